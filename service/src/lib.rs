@@ -1,0 +1,23 @@
+//! Every rule and query of the student-records toolkit.
+//!
+//! The functions here take an open [`sea_orm::DatabaseConnection`] first and never read the
+//! environment; the `cli` crate decides where to connect and how to print. Validation lives in
+//! [`validate`], so every backend enforces the same rules, and every failure is one [`Error`].
+
+mod classify;
+pub mod connect;
+pub mod error;
+pub mod mutation;
+pub mod names;
+pub mod query;
+pub mod schema;
+pub mod validate;
+
+pub use connect::{ConnectSettings, DEFAULT_DATABASE_URL, connect, redact_url, scrub_password};
+pub use entity::student::Model as Student;
+pub use error::{Error, Result};
+pub use mutation::{SeedReport, add_student, add_students, seed};
+pub use query::stream_students;
+pub use schema::{CreateReport, DropReport, create_tables, drop_tables};
+pub use sea_orm::DatabaseConnection;
+pub use validate::{NewStudent, format_score};

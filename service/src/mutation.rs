@@ -1,0 +1,280 @@
+//! Every write to `student`: one row, many rows, and random rows.
+
+use std::collections::HashSet;
+
+use entity::student;
+use sea_orm::sea_query::{Alias, OnConflict, Query};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    DbBackend, DbErr, EntityTrait, QueryFilter, QuerySelect, SqliteTransactionMode, Statement,
+    TransactionOptions, TransactionTrait,
+};
+
+use crate::classify;
+use crate::error::{Error, Result};
+use crate::names::StudentGenerator;
+use crate::validate::{NewStudent, count_rule};
+
+/// Bind parameters one statement may carry: MySQL/MariaDB and PostgreSQL take 65,535,
+/// SQLite (since 3.32) 32,766.
+pub fn max_bind_params(backend: DbBackend) -> usize {
+    match backend {
+        DbBackend::Sqlite => 32_766,
+        _ => 65_535,
+    }
+}
+
+/// Columns bound per inserted row (`s_name`, `s_age`, `s_score`).
+const PARAMS_PER_ROW: usize = 3;
+
+/// Rows per multi-row INSERT: far below the bind limit, where the server is fastest.
+const PREFERRED_ROWS_PER_STATEMENT: usize = 2_000;
+
+/// Rows sent in one INSERT on `backend`, never over its bind-parameter limit.
+pub fn rows_per_statement(backend: DbBackend) -> usize {
+    PREFERRED_ROWS_PER_STATEMENT.min(max_bind_params(backend) / PARAMS_PER_ROW)
+}
+
+/// Inserts one student and returns the stored row with its new id.
+pub async fn add_student(db: &DatabaseConnection, new: &NewStudent) -> Result<student::Model> {
+    let row = student::ActiveModel {
+        s_name: Set(new.name.clone()),
+        s_age: Set(new.age),
+        s_score: Set(new.score),
+        ..Default::default()
+    };
+    match row.insert(db).await {
+        Ok(model) => Ok(model),
+        Err(e) if classify::is_unique_violation(&e) => Err(Error::DuplicateName(new.name.clone())),
+        Err(e) => Err(classify::on_student(db, e).await),
+    }
+}
+
+/// Inserts all `students` in one transaction: every row, or none when any name is taken.
+pub async fn add_students(db: &DatabaseConnection, students: &[NewStudent]) -> Result<u64> {
+    let mut seen = HashSet::with_capacity(students.len());
+    if let Some(dup) = students.iter().find(|s| !seen.insert(s.name.as_str())) {
+        return Err(Error::DuplicateName(dup.name.clone()));
+    }
+    let backend = db.get_database_backend();
+    let outcome: Result<u64, DbErr> = async {
+        let tx = begin_write(db).await?;
+        let mut added = 0;
+        for chunk in students.chunks(rows_per_statement(backend)) {
+            added += tx
+                .execute_raw(insert_statement(backend, chunk, false)?)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(added)
+    }
+    .await;
+    match outcome {
+        Ok(n) => Ok(n),
+        Err(e) if classify::is_unique_violation(&e) => Err(taken_name(db, students).await),
+        Err(e) => Err(classify::on_student(db, e).await),
+    }
+}
+
+/// After a rolled-back bulk insert, names the first student whose name is already stored.
+async fn taken_name(db: &DatabaseConnection, students: &[NewStudent]) -> Error {
+    for chunk in students.chunks(1_000) {
+        let names = chunk.iter().map(|s| s.name.clone());
+        let found: Result<Option<String>, DbErr> = student::Entity::find()
+            .select_only()
+            .column(student::Column::SName)
+            .filter(student::Column::SName.is_in(names))
+            .into_tuple()
+            .one(db)
+            .await;
+        match found {
+            Ok(Some(name)) => return Error::DuplicateName(name),
+            Ok(None) => {}
+            Err(e) => return classify::other(e),
+        }
+    }
+    // Taken by a concurrent writer that has since let go of it: still a duplicate.
+    Error::Database("a name was taken by another writer while adding; nothing was added".into())
+}
+
+/// What `seed` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeedReport {
+    /// New rows committed: always the count asked for.
+    pub added: u64,
+    /// Generated rows skipped because their name was already taken, and replaced.
+    pub replaced_collisions: u64,
+}
+
+/// How many whole-transaction retries a deadlock with a concurrent writer gets.
+const SEED_ATTEMPTS: u32 = 5;
+
+/// Inserts exactly `count` new random students in one transaction.
+///
+/// Names that collide with stored names (or with a concurrent `seed`) are skipped by the
+/// database and topped up with fresh ones, so the count is exact. Rows are generated one
+/// statement at a time: memory does not grow with `count`. `progress` hears the running total.
+pub async fn seed(
+    db: &DatabaseConnection,
+    count: u64,
+    rng_seed: Option<u64>,
+    progress: &mut (dyn FnMut(u64) + Send),
+) -> Result<SeedReport> {
+    let count = count_rule(count)?;
+    let mut attempt = 1;
+    loop {
+        match seed_once(db, count, rng_seed, progress).await {
+            Ok(report) => return Ok(report),
+            Err(SeedFailure::Db(e)) if classify::is_retryable(&e) && attempt < SEED_ATTEMPTS => {
+                attempt += 1;
+                progress(0);
+            }
+            Err(SeedFailure::Db(e)) => return Err(classify::on_student(db, e).await),
+            Err(SeedFailure::NamesExhausted { generated }) => {
+                return Err(Error::Database(format!(
+                    "gave up after generating {generated} names for {count} new rows: almost every generated name is taken"
+                )));
+            }
+        }
+    }
+}
+
+enum SeedFailure {
+    Db(DbErr),
+    NamesExhausted { generated: u64 },
+}
+
+impl From<DbErr> for SeedFailure {
+    fn from(e: DbErr) -> Self {
+        SeedFailure::Db(e)
+    }
+}
+
+async fn seed_once(
+    db: &DatabaseConnection,
+    count: u64,
+    rng_seed: Option<u64>,
+    progress: &mut (dyn FnMut(u64) + Send),
+) -> Result<SeedReport, SeedFailure> {
+    let backend = db.get_database_backend();
+    let per_statement = rows_per_statement(backend) as u64;
+    // A bound on the work, not a normal exit: with ~10⁹ possible names it is only reached
+    // when nearly every name is taken.
+    let give_up_after = count.saturating_mul(10).saturating_add(10_000);
+    let mut generator = StudentGenerator::new(rng_seed);
+    let mut rows = Vec::with_capacity(per_statement.min(count) as usize);
+    let (mut added, mut generated) = (0u64, 0u64);
+
+    let tx = begin_write(db).await?;
+    while added < count {
+        if generated >= give_up_after {
+            return Err(SeedFailure::NamesExhausted { generated });
+        }
+        let want = per_statement.min(count - added);
+        rows.clear();
+        rows.extend((0..want).map(|_| generator.next_student()));
+        generated += want;
+        added += tx
+            .execute_raw(insert_statement(backend, &rows, true)?)
+            .await?
+            .rows_affected();
+        progress(added);
+    }
+    tx.commit().await?;
+    Ok(SeedReport {
+        added,
+        replaced_collisions: generated - added,
+    })
+}
+
+/// Starts a write transaction; on SQLite it takes the write lock at once, so two writers
+/// queue on the busy timeout instead of failing to upgrade a read lock.
+async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
+/// A multi-row INSERT of `rows`; with `skip_duplicates` a taken name skips its row, and
+/// `rows_affected` counts exactly the rows inserted on every backend.
+fn insert_statement(
+    backend: DbBackend,
+    rows: &[NewStudent],
+    skip_duplicates: bool,
+) -> Result<Statement, DbErr> {
+    let mut insert = Query::insert();
+    insert.into_table(Alias::new("student")).columns([
+        Alias::new("s_name"),
+        Alias::new("s_age"),
+        Alias::new("s_score"),
+    ]);
+    for row in rows {
+        insert
+            .values([row.name.as_str().into(), row.age.into(), row.score.into()])
+            .map_err(|e| DbErr::Custom(e.to_string()))?;
+    }
+    if skip_duplicates && backend != DbBackend::MySql {
+        insert.on_conflict(
+            OnConflict::column(Alias::new("s_name"))
+                .do_nothing()
+                .to_owned(),
+        );
+    }
+    let mut statement = backend.build(&insert);
+    if skip_duplicates && backend == DbBackend::MySql {
+        // sea-query has no INSERT IGNORE, and its MySQL stand-in for DO NOTHING
+        // (`ON DUPLICATE KEY UPDATE id = id`) counts skipped rows as affected.
+        statement.sql = statement
+            .sql
+            .replacen("INSERT INTO", "INSERT IGNORE INTO", 1);
+    }
+    Ok(statement)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(n: usize) -> Vec<NewStudent> {
+        (0..n)
+            .map(|i| NewStudent {
+                name: format!("n{i}"),
+                age: 1,
+                score: 1.0,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn statements_stay_under_every_bind_limit() {
+        for backend in [DbBackend::MySql, DbBackend::Postgres, DbBackend::Sqlite] {
+            let n = rows_per_statement(backend);
+            assert!(
+                n * PARAMS_PER_ROW <= max_bind_params(backend),
+                "{backend:?}"
+            );
+            let st = insert_statement(backend, &rows(n), true).unwrap();
+            assert_eq!(st.values.unwrap().0.len(), n * PARAMS_PER_ROW);
+        }
+    }
+
+    #[test]
+    fn skipping_duplicates_uses_each_backends_exact_form() {
+        let my = insert_statement(DbBackend::MySql, &rows(2), true)
+            .unwrap()
+            .sql;
+        assert!(my.starts_with("INSERT IGNORE INTO `student`"), "{my}");
+        assert!(!my.contains("ON DUPLICATE KEY"), "{my}");
+        let pg = insert_statement(DbBackend::Postgres, &rows(2), true)
+            .unwrap()
+            .sql;
+        assert!(pg.ends_with(r#"ON CONFLICT ("s_name") DO NOTHING"#), "{pg}");
+        let strict = insert_statement(DbBackend::Sqlite, &rows(2), false)
+            .unwrap()
+            .sql;
+        assert!(!strict.contains("CONFLICT"), "{strict}");
+    }
+}
