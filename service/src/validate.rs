@@ -75,8 +75,8 @@ pub fn age_rule(age: i64) -> Result<i32> {
 /// Checks that the score is finite, non-negative and representable as a `FLOAT`.
 pub fn score_rule(score: f64) -> Result<f32> {
     let allowed = "a score is a finite number >= 0";
-    // `!(score >= 0.0)` also catches NaN, which compares false with everything.
-    if !score.is_finite() || !(score >= 0.0) {
+    // `is_finite` is false for NaN too, so every comparison after it is meaningful.
+    if !score.is_finite() || score < 0.0 {
         return Err(Error::invalid("score", score, allowed));
     }
     let single = score as f32;

@@ -1,0 +1,300 @@
+//! The integration-test harness: a fresh database per test on every backend, and the real
+//! `cli` binary to drive against it.
+//!
+//! SQLite always runs. MariaDB/MySQL and PostgreSQL run when `MYSQL_URL` / `POSTGRES_URL` name
+//! a server where the user may create databases; each test gets its own database, dropped when
+//! the test ends, so tests run in parallel. Outside CI a backend without its variable is
+//! skipped with a printed reason; under `CI=true` that is a failure.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test harness: a failed setup must fail the test loudly"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use entity::student;
+use rand::Rng;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait, QueryOrder, Statement};
+use tempfile::TempDir;
+
+/// A database server kind the tests cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    MySql,
+    Postgres,
+}
+
+impl Backend {
+    /// The environment variable naming the admin URL of this backend's server.
+    pub fn env_var(self) -> Option<&'static str> {
+        match self {
+            Backend::Sqlite => None,
+            Backend::MySql => Some("MYSQL_URL"),
+            Backend::Postgres => Some("POSTGRES_URL"),
+        }
+    }
+}
+
+/// Whether this run is CI, where no backend may be skipped.
+pub fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// The admin URL for `backend`, or `None` (after saying why) when the test should be skipped.
+pub fn admin_url(backend: Backend) -> Option<String> {
+    let var = backend.env_var()?;
+    match std::env::var(var) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if under_ci() => {
+            panic!("{var} is not set, but under CI=true every backend must be tested")
+        }
+        _ => {
+            eprintln!("skipping {backend:?}: {var} is not set");
+            None
+        }
+    }
+}
+
+/// Path of the `cli` binary, built once per test process.
+pub fn cli_path() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+        escargot::CargoBuild::new()
+            .manifest_path(manifest)
+            .package("cli")
+            .bin("cli")
+            .current_release()
+            .current_target()
+            .run()
+            .expect("building the cli binary")
+            .path()
+            .to_owned()
+    })
+}
+
+/// What one run of `cli` did.
+#[derive(Debug)]
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    /// Captures a finished process.
+    pub fn from_output(output: Output) -> Self {
+        Out {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Asserts exit code 0 and returns self.
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "expected success\n{self:#?}");
+        self
+    }
+
+    /// Asserts the exit code and a one-line `error:` on stderr, and returns self.
+    #[track_caller]
+    pub fn fails(self, code: i32) -> Self {
+        assert_eq!(self.code, code, "unexpected exit code\n{self:#?}");
+        assert!(
+            self.stderr.starts_with("error: "),
+            "stderr must start with `error: `\n{self:#?}"
+        );
+        assert_eq!(
+            self.stderr.trim_end().lines().count(),
+            1,
+            "error must be one line\n{self:#?}"
+        );
+        assert!(!self.stderr.contains("panicked"), "{self:#?}");
+        self
+    }
+}
+
+/// A fresh, empty database that exists for one test, and the directory `cli` runs in.
+#[derive(Debug)]
+pub struct TestDb {
+    pub backend: Backend,
+    /// The URL `cli` gets through `DATABASE_URL`.
+    pub url: String,
+    /// The current directory of every `cli` run (no stray `.env` or `students.db`).
+    pub workdir: TempDir,
+    /// Admin URL and database name, to drop the database afterwards.
+    server: Option<(String, String)>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl TestDb {
+    /// A fresh database on `backend`; `None` when that backend is skipped.
+    pub fn new(backend: Backend) -> Option<Self> {
+        Self::with_mysql_charset(backend, None)
+    }
+
+    /// As [`TestDb::new`], with the MySQL database created in `charset` (say `latin1`),
+    /// standing in for a server whose default charset it is.
+    pub fn with_mysql_charset(backend: Backend, charset: Option<&str>) -> Option<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let workdir = tempfile::tempdir().unwrap();
+        if backend == Backend::Sqlite {
+            let url = format!(
+                "sqlite://{}?mode=rwc",
+                workdir.path().join("test.db").display()
+            );
+            return Some(TestDb {
+                backend,
+                url,
+                workdir,
+                server: None,
+                runtime,
+            });
+        }
+        let admin = admin_url(backend)?;
+        let name = format!("cli_test_{:016x}", rand::rng().random::<u64>());
+        let create = match (backend, charset) {
+            (Backend::MySql, Some(cs)) => format!("CREATE DATABASE {name} CHARACTER SET {cs}"),
+            _ => format!("CREATE DATABASE {name}"),
+        };
+        runtime.block_on(async {
+            let db = Database::connect(&admin).await.unwrap_or_else(|e| {
+                panic!(
+                    "{} is set but its server is unusable: {e}",
+                    backend.env_var().unwrap_or("")
+                )
+            });
+            db.execute_unprepared(&create).await.unwrap();
+            db.close().await.unwrap();
+        });
+        let mut url = url::Url::parse(&admin).unwrap();
+        url.set_path(&format!("/{name}"));
+        Some(TestDb {
+            backend,
+            url: url.to_string(),
+            workdir,
+            server: Some((admin, name)),
+            runtime,
+        })
+    }
+
+    /// `cli` with `DATABASE_URL` pointing here, run in the work directory.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(cli_path());
+        cmd.current_dir(self.workdir.path())
+            .env("DATABASE_URL", &self.url)
+            .env_remove("RUST_LOG");
+        cmd
+    }
+
+    /// Runs `cli ARGS` against this database and waits for it.
+    pub fn cli(&self, args: &[&str]) -> Out {
+        Out::from_output(self.command().args(args).output().unwrap())
+    }
+
+    /// Runs `f` with a fresh connection to this database.
+    pub fn with_db<T>(&self, f: impl AsyncFnOnce(&DatabaseConnection) -> T) -> T {
+        self.runtime.block_on(async {
+            let db = Database::connect(&self.url).await.unwrap();
+            let out = f(&db).await;
+            db.close().await.unwrap();
+            out
+        })
+    }
+
+    /// Every stored student, ordered by id.
+    pub fn rows(&self) -> Vec<student::Model> {
+        self.with_db(async |db| {
+            student::Entity::find()
+                .order_by_asc(student::Column::Id)
+                .all(db)
+                .await
+                .unwrap()
+        })
+    }
+
+    /// Every stored name, ordered by id.
+    pub fn names(&self) -> Vec<String> {
+        self.rows().into_iter().map(|r| r.s_name).collect()
+    }
+
+    /// Whether `table` exists.
+    pub fn has_table(&self, table: &str) -> bool {
+        self.with_db(async |db| {
+            migration::SchemaManager::new(db)
+                .has_table(table)
+                .await
+                .unwrap()
+        })
+    }
+
+    /// Runs one SQL statement written for this backend.
+    pub fn exec(&self, sql: &str) {
+        self.with_db(async |db| {
+            let backend = db.get_database_backend();
+            db.execute_raw(Statement::from_string(backend, sql))
+                .await
+                .unwrap();
+        });
+    }
+
+    /// Creates the tables through the CLI, as a user would.
+    pub fn create_tables(&self) {
+        self.cli(&["create-tables"]).ok();
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin, name)) = &self.server else {
+            return;
+        };
+        let drop = match self.backend {
+            Backend::Postgres => format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            _ => format!("DROP DATABASE IF EXISTS {name}"),
+        };
+        let result = self.runtime.block_on(async {
+            let db = Database::connect(admin.as_str()).await?;
+            db.execute_unprepared(&drop).await?;
+            db.close().await
+        });
+        if let Err(e) = result
+            && !std::thread::panicking()
+        {
+            panic!("could not drop test database {name}: {e}");
+        }
+    }
+}
+
+/// Declares each listed `fn name(db: &TestDb)` as one test per backend:
+/// `sqlite::name`, `mysql::name` and `postgres::name`.
+#[macro_export]
+macro_rules! each_backend {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $( #[test] fn $name() {
+                if let Some(db) = $crate::TestDb::new($crate::Backend::Sqlite) { super::$name(&db) }
+            } )+
+        }
+        mod mysql {
+            $( #[test] fn $name() {
+                if let Some(db) = $crate::TestDb::new($crate::Backend::MySql) { super::$name(&db) }
+            } )+
+        }
+        mod postgres {
+            $( #[test] fn $name() {
+                if let Some(db) = $crate::TestDb::new($crate::Backend::Postgres) { super::$name(&db) }
+            } )+
+        }
+    };
+}

@@ -1,0 +1,216 @@
+//! Where `cli` connects and how it fails when it cannot: no server is needed for most of these.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+
+use tests::{Backend, Out, TestDb, admin_url, cli_path};
+
+fn cli_in(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(cli_path());
+    cmd.current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("RUST_LOG");
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Out {
+    Out::from_output(cmd.output().unwrap())
+}
+
+/// A loopback port that nothing listens on.
+fn closed_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn unreachable_server_exits_4_naming_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = closed_port();
+    for scheme in ["mysql", "postgres"] {
+        let url = format!("{scheme}://app:s3cr3t-pw@127.0.0.1:{port}/db");
+        let out = run(cli_in(dir.path()).args(["--database-url", &url, "list"])).fails(4);
+        assert!(out.stderr.contains(&format!("127.0.0.1:{port}")), "{out:?}");
+        assert!(out.stderr.contains("connection refused"), "{out:?}");
+        assert!(!out.stderr.contains("s3cr3t-pw"), "{out:?}");
+    }
+}
+
+#[test]
+fn silent_server_times_out_with_exit_4() {
+    // Accepts TCP connections (into the backlog) but never speaks the protocol.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("mysql://app:pw@127.0.0.1:{port}/db");
+    let out =
+        run(cli_in(dir.path()).args(["--connect-timeout", "1", "--database-url", &url, "list"]))
+            .fails(4);
+    assert!(out.stderr.contains("no answer within 1s"), "{out:?}");
+    drop(listener);
+}
+
+#[test]
+fn mysql_wrong_password_exits_4_without_showing_it() {
+    let Some(admin) = admin_url(Backend::MySql) else {
+        return;
+    };
+    let mut url = url::Url::parse(&admin).unwrap();
+    url.set_password(Some("Wr0ng@pass:word")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(cli_in(dir.path()).args(["--database-url", url.as_str(), "list"])).fails(4);
+    assert!(out.stderr.contains("Access denied"), "{out:?}");
+    assert!(!out.stderr.contains("Wr0ng"), "{out:?}");
+}
+
+#[test]
+fn bad_urls_exit_2_without_showing_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in [
+        "oracle://u:topsecret@h/db",
+        "not a url topsecret",
+        "mysql://u:topsecret@/db",
+    ] {
+        let out = run(cli_in(dir.path()).args(["--database-url", url, "list"])).fails(2);
+        assert!(!out.stderr.contains("topsecret"), "{url}: {out:?}");
+    }
+}
+
+#[test]
+fn help_hides_the_database_url_value_and_documents_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(cli_in(dir.path())
+        .env("DATABASE_URL", "mysql://u:topsecret@h/db")
+        .arg("--help"))
+    .ok();
+    assert!(!out.stdout.contains("topsecret"), "{out:?}");
+    for cmd in [
+        "create-tables",
+        "add-student",
+        "seed",
+        "list",
+        "drop-tables",
+        "DATABASE_URL",
+    ] {
+        assert!(
+            out.stdout.contains(cmd),
+            "--help lacks {cmd}: {}",
+            out.stdout
+        );
+    }
+}
+
+#[test]
+fn no_url_uses_students_db_in_the_current_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    run(cli_in(dir.path()).arg("create-tables")).ok();
+    assert!(dir.path().join("students.db").exists());
+    run(cli_in(dir.path()).args([
+        "add-student",
+        "--name",
+        "小明",
+        "--age",
+        "16",
+        "--score",
+        "80",
+    ]))
+    .ok();
+    run(cli_in(dir.path()).args(["seed", "--count", "10"])).ok();
+    let out = run(cli_in(dir.path()).args(["list", "--format", "csv"])).ok();
+    assert_eq!(out.stdout.lines().count(), 12, "{out:?}");
+    assert!(out.stdout.contains("1,小明,16,80.0"), "{out:?}");
+}
+
+#[test]
+fn dotenv_in_the_current_directory_supplies_the_url() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        "DATABASE_URL=sqlite://from_dotenv.db?mode=rwc\n",
+    )
+    .unwrap();
+    run(cli_in(dir.path()).arg("create-tables")).ok();
+    assert!(dir.path().join("from_dotenv.db").exists());
+    assert!(!dir.path().join("students.db").exists());
+    // The flag wins over `.env`.
+    run(cli_in(dir.path()).args([
+        "--database-url",
+        "sqlite://flag.db?mode=rwc",
+        "create-tables",
+    ]))
+    .ok();
+    assert!(dir.path().join("flag.db").exists());
+}
+
+#[test]
+fn verbose_echoes_sql_and_quiet_runs_print_nothing_on_stderr() {
+    let db = TestDb::new(Backend::Sqlite).unwrap();
+    let quiet = db.cli(&["create-tables"]).ok();
+    assert_eq!(quiet.stderr, "");
+    let loud = db.cli(&["-v", "add-student", "--name", "echoed"]).ok();
+    assert!(loud.stderr.contains("INSERT INTO \"student\""), "{loud:?}");
+    assert!(loud.stderr.contains("'echoed'"), "{loud:?}");
+    let quiet = db.cli(&["list"]).ok();
+    assert_eq!(quiet.stderr, "");
+}
+
+#[test]
+fn mysql_latin1_database_stores_cjk_and_emoji_intact() {
+    let Some(db) = TestDb::with_mysql_charset(Backend::MySql, Some("latin1")) else {
+        return;
+    };
+    db.create_tables();
+    let names = ["小明", "🎓😀", "Zoë"];
+    for name in names {
+        db.cli(&["add-student", "--name", name]).ok();
+    }
+    assert_eq!(db.names(), names);
+    let csv = db.cli(&["list", "--format", "csv"]).ok().stdout;
+    assert!(names.iter().all(|n| csv.contains(n)), "{csv}");
+}
+
+#[test]
+fn list_into_a_closed_pipe_exits_0_quietly() {
+    let db = TestDb::new(Backend::Sqlite).unwrap();
+    db.create_tables();
+    db.cli(&["seed", "--count", "20000"]).ok();
+    for format in ["table", "json", "csv"] {
+        let mut child = db
+            .command()
+            .args(["list", "--format", format])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        // The reader is gone (like `head -1`); the rest of the output has nowhere to go.
+        let out = child.wait_with_output().unwrap();
+        assert!(!first.is_empty());
+        assert_eq!(out.status.code(), Some(0), "{format}: {out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{format}");
+    }
+}
+
+#[test]
+fn drop_tables_without_a_terminal_proceeds_without_asking() {
+    let db = TestDb::new(Backend::Sqlite).unwrap();
+    db.create_tables();
+    let out = Out::from_output(
+        db.command()
+            .arg("drop-tables")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap(),
+    )
+    .ok();
+    assert!(out.stdout.contains("dropped tables"), "{out:?}");
+}
