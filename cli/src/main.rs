@@ -73,12 +73,15 @@ fn clap_failure(e: &clap::Error) -> ExitCode {
             ExitCode::SUCCESS
         };
     }
+    // clap's message may continue on indented lines (the missing flags) before a blank line
+    // and the usage; those lines belong to the one line we print.
     let rendered = e.render().to_string();
-    let first = rendered
+    let message: Vec<&str> = rendered
         .lines()
-        .next()
-        .unwrap_or("error: invalid arguments");
-    eprintln!("{first}; see `cli --help`");
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    eprintln!("{}; see `cli --help`", message.join(" "));
     ExitCode::from(code::INVALID_INPUT)
 }
 

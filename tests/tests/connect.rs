@@ -214,3 +214,57 @@ fn drop_tables_without_a_terminal_proceeds_without_asking() {
     .ok();
     assert!(out.stdout.contains("dropped tables"), "{out:?}");
 }
+
+/// Runs `cli ARGS` with a pseudo-terminal as stdin (through util-linux `script`), typing `typed`.
+fn cli_on_a_terminal(db: &TestDb, args: &str, typed: &str) -> Out {
+    use std::io::Write;
+    let inner = format!("{} {args}", cli_path().display());
+    let mut child = Command::new("script")
+        .args(["-qec", &inner, "/dev/null"])
+        .current_dir(db.workdir.path())
+        .env("DATABASE_URL", &db.url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` provides the terminal for this test");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(typed.as_bytes())
+        .unwrap();
+    Out::from_output(child.wait_with_output().unwrap())
+}
+
+#[test]
+fn drop_tables_on_a_terminal_asks_and_respects_no() {
+    let db = TestDb::new(Backend::Sqlite).unwrap();
+    db.create_tables();
+    let declined = cli_on_a_terminal(&db, "drop-tables", "n\n");
+    assert_eq!(declined.code, 1, "{declined:?}");
+    assert!(declined.stdout.contains("[y/N]"), "{declined:?}");
+    assert!(
+        declined.stdout.contains("nothing was dropped"),
+        "{declined:?}"
+    );
+    assert!(db.has_table("student"));
+    let yes_flag = cli_on_a_terminal(&db, "drop-tables --yes", "");
+    assert_eq!(yes_flag.code, 0, "{yes_flag:?}");
+    assert!(!yes_flag.stdout.contains("[y/N]"), "{yes_flag:?}");
+    assert!(!db.has_table("student"));
+}
+
+#[test]
+fn usage_errors_are_one_line_naming_the_flag_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = run(cli_in(dir.path()).arg("add-student")).fails(2);
+    assert!(missing.stderr.contains("--name"), "{missing:?}");
+    let bad = run(cli_in(dir.path()).args(["seed", "--count", "many"])).fails(2);
+    assert!(bad.stderr.contains("'many'"), "{bad:?}");
+    run(cli_in(dir.path()).arg("lst")).fails(2);
+    assert!(
+        !dir.path().join("students.db").exists(),
+        "bad input must not touch the database"
+    );
+}
