@@ -4,6 +4,7 @@
 mod exit;
 mod opt;
 mod output;
+mod progress;
 mod run;
 
 use std::process::ExitCode;

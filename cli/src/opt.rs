@@ -95,6 +95,10 @@ pub struct SeedArgs {
     /// Seed for the random generator, to make the generated students reproducible.
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
+
+    /// Rows per INSERT statement [default: measured per backend, under its bind limit].
+    #[arg(long, value_name = "ROWS")]
+    pub batch_rows: Option<usize>,
 }
 
 #[derive(Debug, Args)]

@@ -8,12 +8,13 @@ use service::{ConnectSettings, DatabaseConnection, NewStudent, format_score};
 use crate::exit::Failure;
 use crate::opt::{Command, Confirmation, Format, Opt};
 use crate::output;
+use crate::progress::SeedProgress;
 
 /// A command whose input has been validated; running it needs only the database.
 enum Plan {
     CreateTables,
     AddStudent(NewStudent),
-    Seed { count: u64, seed: Option<u64> },
+    Seed(service::SeedOptions),
     List(Format),
     DropTables,
 }
@@ -24,10 +25,11 @@ fn plan(command: &Command, url: &str) -> Result<Plan, Failure> {
     Ok(match command {
         Command::CreateTables => Plan::CreateTables,
         Command::AddStudent(a) => Plan::AddStudent(NewStudent::new(&a.name, a.age, a.score)?),
-        Command::Seed(s) => Plan::Seed {
+        Command::Seed(s) => Plan::Seed(service::SeedOptions {
             count: service::validate::count_rule(s.count)?,
-            seed: s.seed,
-        },
+            rng_seed: s.seed,
+            rows_per_statement: s.batch_rows,
+        }),
         Command::List(l) => Plan::List(l.format),
         Command::DropTables(confirm) => {
             if !confirmed(confirm, url)? {
@@ -49,7 +51,7 @@ pub async fn run(opt: &Opt) -> Result<(), Failure> {
     let result = match plan {
         Plan::CreateTables => create_tables(&db).await,
         Plan::AddStudent(new) => add_student(&db, &new).await,
-        Plan::Seed { count, seed: s } => seed(&db, count, s).await,
+        Plan::Seed(options) => seed(&db, &options).await,
         Plan::List(format) => list(&db, format).await,
         Plan::DropTables => drop_tables(&db).await,
     };
@@ -85,9 +87,12 @@ async fn add_student(db: &DatabaseConnection, new: &NewStudent) -> Result<(), Fa
     Ok(())
 }
 
-async fn seed(db: &DatabaseConnection, count: u64, rng_seed: Option<u64>) -> Result<(), Failure> {
+async fn seed(db: &DatabaseConnection, options: &service::SeedOptions) -> Result<(), Failure> {
     let started = std::time::Instant::now();
-    let report = service::seed(db, count, rng_seed, &mut |_done| {}).await?;
+    let mut bar = SeedProgress::new(options.count);
+    let outcome = service::seed(db, options, &mut |done| bar.update(done)).await;
+    bar.finish();
+    let report = outcome?;
     let secs = started.elapsed().as_secs_f64();
     let rate = if secs > 0.0 {
         report.added as f64 / secs

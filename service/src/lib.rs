@@ -16,7 +16,7 @@ pub mod validate;
 pub use connect::{ConnectSettings, DEFAULT_DATABASE_URL, connect, redact_url, scrub_password};
 pub use entity::student::Model as Student;
 pub use error::{Error, Result};
-pub use mutation::{SeedReport, add_student, add_students, seed};
+pub use mutation::{SeedOptions, SeedReport, add_student, add_students, seed};
 pub use query::stream_students;
 pub use schema::{CreateReport, DropReport, create_tables, drop_tables};
 pub use sea_orm::DatabaseConnection;

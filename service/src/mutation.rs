@@ -32,7 +32,34 @@ const PREFERRED_ROWS_PER_STATEMENT: usize = 2_000;
 
 /// Rows sent in one INSERT on `backend`, never over its bind-parameter limit.
 pub fn rows_per_statement(backend: DbBackend) -> usize {
-    PREFERRED_ROWS_PER_STATEMENT.min(max_bind_params(backend) / PARAMS_PER_ROW)
+    PREFERRED_ROWS_PER_STATEMENT.min(max_rows_per_statement(backend))
+}
+
+/// The most rows one INSERT can carry on `backend`.
+pub fn max_rows_per_statement(backend: DbBackend) -> usize {
+    max_bind_params(backend) / PARAMS_PER_ROW
+}
+
+/// What `seed` is asked to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeedOptions {
+    /// New rows to add; at least 1.
+    pub count: u64,
+    /// Seed for the generator; `None` draws one from the OS.
+    pub rng_seed: Option<u64>,
+    /// Rows per INSERT; `None` picks the measured default for the backend.
+    pub rows_per_statement: Option<usize>,
+}
+
+impl SeedOptions {
+    /// `count` random rows with the defaults.
+    pub fn new(count: u64) -> Self {
+        SeedOptions {
+            count,
+            rng_seed: None,
+            rows_per_statement: None,
+        }
+    }
 }
 
 /// Inserts one student and returns the stored row with its new id.
@@ -117,14 +144,29 @@ const SEED_ATTEMPTS: u32 = 5;
 /// statement at a time: memory does not grow with `count`. `progress` hears the running total.
 pub async fn seed(
     db: &DatabaseConnection,
-    count: u64,
-    rng_seed: Option<u64>,
+    options: &SeedOptions,
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<SeedReport> {
-    let count = count_rule(count)?;
+    let count = count_rule(options.count)?;
+    let backend = db.get_database_backend();
+    let max = max_rows_per_statement(backend);
+    let per_statement = match options.rows_per_statement {
+        None => rows_per_statement(backend),
+        Some(n) if (1..=max).contains(&n) => n,
+        Some(n) => {
+            return Err(Error::invalid(
+                "rows per statement",
+                n,
+                format!(
+                    "1 to {max} on this backend ({} bind parameters per statement, {PARAMS_PER_ROW} per row)",
+                    max_bind_params(backend)
+                ),
+            ));
+        }
+    };
     let mut attempt = 1;
     loop {
-        match seed_once(db, count, rng_seed, progress).await {
+        match seed_once(db, count, options.rng_seed, per_statement as u64, progress).await {
             Ok(report) => return Ok(report),
             Err(SeedFailure::Db(e)) if classify::is_retryable(&e) && attempt < SEED_ATTEMPTS => {
                 attempt += 1;
@@ -155,10 +197,10 @@ async fn seed_once(
     db: &DatabaseConnection,
     count: u64,
     rng_seed: Option<u64>,
+    per_statement: u64,
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<SeedReport, SeedFailure> {
     let backend = db.get_database_backend();
-    let per_statement = rows_per_statement(backend) as u64;
     // A bound on the work, not a normal exit: with ~10⁹ possible names it is only reached
     // when nearly every name is taken.
     let give_up_after = count.saturating_mul(10).saturating_add(10_000);
