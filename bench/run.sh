@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Benchmark `cli seed` and `cli list` against the database's own bulk tools, side by side in
+# one run, and write the table to BENCHMARKS.md. Every figure is the median of RUNS runs.
+#
+#   BENCH_MYSQL_URL=mysql://user:pass@127.0.0.1:3306/test bench/run.sh
+#
+# Env: BENCH_MYSQL_URL (required; a local server, a user that may create databases),
+#      ROWS (default 1000000), SMALL_ROWS (default 100000), RUNS (default 3, odd).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROWS=${ROWS:-1000000}
+SMALL_ROWS=${SMALL_ROWS:-100000}
+RUNS=${RUNS:-3}
+: "${BENCH_MYSQL_URL:?set BENCH_MYSQL_URL=mysql://user:pass@127.0.0.1:3306/db (a local server)}"
+if [ "$RUNS" -lt 3 ] || [ $((RUNS % 2)) -eq 0 ]; then
+  echo "error: RUNS must be an odd number of at least 3, not $RUNS" >&2; exit 2
+fi
+
+# Split the URL without ever printing the password.
+read -r M_USER M_PASS M_HOST M_PORT < <(python3 - "$BENCH_MYSQL_URL" <<'PY'
+import sys, urllib.parse as u
+p = u.urlparse(sys.argv[1])
+print(u.unquote(p.username or "root"), u.unquote(p.password or ""), p.hostname or "", p.port or 3306)
+PY
+)
+case "$M_HOST" in
+  127.0.0.1|localhost|::1) ;;
+  *) echo "error: refusing to benchmark against non-local host \`$M_HOST\`; use 127.0.0.1" >&2; exit 2 ;;
+esac
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+chmod 700 "$work"
+printf '[client]\nuser=%s\npassword=%s\nhost=%s\nport=%s\nlocal-infile=1\n' \
+  "$M_USER" "$M_PASS" "$M_HOST" "$M_PORT" > "$work/my.cnf"
+DB=cli_bench
+my() { mariadb --defaults-extra-file="$work/my.cnf" "$@"; }
+MYSQL_URL_DB=$(python3 - "$BENCH_MYSQL_URL" "$DB" <<'PY'
+import sys, urllib.parse as u
+p = u.urlparse(sys.argv[1]); print(u.urlunparse(p._replace(path="/" + sys.argv[2])))
+PY
+)
+SQLITE_FILE="$work/bench.db"
+SQLITE_URL="sqlite://$SQLITE_FILE?mode=rwc"
+
+echo "building cli (release)…" >&2
+cargo build --release -q -p cli
+CLI=$PWD/target/release/cli
+
+now() { date +%s.%N; }
+# timed FILE CMD…: runs CMD (its output goes where the caller sends it), appends its wall
+# seconds to FILE.
+timed() { local f=$1 t0; shift; t0=$(now); "$@"; python3 -c "print(f'{$(now) - $t0:.3f}')" >> "$f"; }
+# cli_run OUT ARGS…: runs cli under /usr/bin/time, prints "seconds maxrss_kib".
+cli_run() {
+  local out=$1; shift
+  /usr/bin/time -f "%e %M" -o "$work/time" "$CLI" "$@" > "$out"
+  cat "$work/time"
+}
+median() { sort -n | awk '{a[NR]=$1} END {print a[(NR+1)/2]}'; }
+ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+
+mysql_fresh() {
+  my -e "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB"
+  DATABASE_URL=$MYSQL_URL_DB "$CLI" create-tables > /dev/null
+}
+sqlite_fresh() { rm -f "$SQLITE_FILE"*; DATABASE_URL=$SQLITE_URL "$CLI" create-tables > /dev/null; }
+
+declare -A R
+bench_backend() { # bench_backend mysql|sqlite N
+  local kind=$1 n=$2 url
+  if [ "$kind" = mysql ]; then url=$MYSQL_URL_DB; else url=$SQLITE_URL; fi
+  : > "$work/seed"; : > "$work/ref_seed"; : > "$work/list"; : > "$work/ref_list"
+  : > "$work/seed_rss"; : > "$work/list_rss"
+  for run in $(seq "$RUNS"); do
+    echo "  $kind $n rows, run $run/$RUNS" >&2
+    "${kind}_fresh"
+    read -r s rss < <(DATABASE_URL=$url cli_run /dev/null seed --count "$n" --seed "$run")
+    echo "$s" >> "$work/seed"; echo "$rss" >> "$work/seed_rss"
+    DATABASE_URL=$url "$CLI" list --format csv > "$work/rows.csv"
+    read -r s rss < <(DATABASE_URL=$url cli_run /dev/null list --format csv)
+    echo "$s" >> "$work/list"; echo "$rss" >> "$work/list_rss"
+    if [ "$kind" = mysql ]; then
+      my "$DB" -e "DROP TABLE IF EXISTS twin; CREATE TABLE twin LIKE student"
+      timed "$work/ref_seed" my "$DB" -e "LOAD DATA LOCAL INFILE '$work/rows.csv' INTO TABLE twin CHARACTER SET utf8mb4
+        FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' IGNORE 1 LINES (id, s_name, s_age, s_score)"
+      [ "$(my -N "$DB" -e 'SELECT COUNT(*) FROM twin')" = "$n" ] || { echo "error: LOAD DATA loaded a different row count" >&2; exit 1; }
+      timed "$work/ref_list" my -B "$DB" -e 'SELECT * FROM student' > /dev/null
+    else
+      local schema
+      schema=$(sqlite3 "$SQLITE_FILE" ".schema student" | sed 's/"student"/"twin"/; s/IF NOT EXISTS //')
+      timed "$work/ref_seed" sqlite3 "$SQLITE_FILE" "CREATE TEMP TABLE imp(id, s_name, s_age, s_score);" \
+        ".import --csv --skip 1 $work/rows.csv imp" "$schema" "INSERT INTO twin SELECT * FROM imp;"
+      [ "$(sqlite3 "$SQLITE_FILE" 'SELECT COUNT(*) FROM twin')" = "$n" ] || { echo "error: sqlite3 imported a different row count" >&2; exit 1; }
+      timed "$work/ref_list" sqlite3 "$SQLITE_FILE" 'SELECT * FROM student' > /dev/null
+    fi
+  done
+  R[$kind.$n.seed]=$(median < "$work/seed")
+  R[$kind.$n.ref_seed]=$(median < "$work/ref_seed")
+  R[$kind.$n.list]=$(median < "$work/list")
+  R[$kind.$n.ref_list]=$(median < "$work/ref_list")
+  R[$kind.$n.seed_rss]=$(median < "$work/seed_rss")
+  R[$kind.$n.list_rss]=$(median < "$work/list_rss")
+}
+
+for kind in mysql sqlite; do
+  for n in "$SMALL_ROWS" "$ROWS"; do bench_backend "$kind" "$n"; done
+done
+my -e "DROP DATABASE IF EXISTS $DB"
+
+mib() { python3 -c "print(f'{$1 / 1024:.1f}')"; }
+server=$(my -N -e 'SELECT VERSION()')
+sqlite_version=$(sqlite3 --version | cut -d' ' -f1)
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
+mem=$(free -g | awk '/^Mem:/ {print $2 " GiB"}')
+N=$ROWS S=$SMALL_ROWS
+{
+  echo "# Benchmarks"
+  echo
+  echo "Written by \`bench/run.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'): MariaDB $server, SQLite $sqlite_version,"
+  echo "$(nproc) cores ($cpu), $mem. Each figure is the median of $RUNS runs in this one run;"
+  echo "ratios compare \`cli\` with the database's own tool on the very same rows."
+  echo
+  echo "| figure | cli | reference | ratio | target |"
+  echo "| --- | --- | --- | --- | --- |"
+  echo "| MariaDB seed $N / LOAD DATA LOCAL INFILE | ${R[mysql.$N.seed]} s | ${R[mysql.$N.ref_seed]} s | $(ratio "${R[mysql.$N.seed]}" "${R[mysql.$N.ref_seed]}") | ≤ 1.25 |"
+  echo "| MariaDB list $N (csv) / \`mariadb -B\` | ${R[mysql.$N.list]} s | ${R[mysql.$N.ref_list]} s | $(ratio "${R[mysql.$N.list]}" "${R[mysql.$N.ref_list]}") | ≤ 1.2 |"
+  echo "| SQLite seed $N / \`sqlite3\` .import + INSERT…SELECT | ${R[sqlite.$N.seed]} s | ${R[sqlite.$N.ref_seed]} s | $(ratio "${R[sqlite.$N.seed]}" "${R[sqlite.$N.ref_seed]}") | ≤ 1.2 |"
+  echo "| SQLite list $N (csv) / \`sqlite3\` SELECT * | ${R[sqlite.$N.list]} s | ${R[sqlite.$N.ref_list]} s | $(ratio "${R[sqlite.$N.list]}" "${R[sqlite.$N.ref_list]}") | ≤ 2.0 |"
+  echo
+  echo "Peak resident memory of each \`cli\` run (\`/usr/bin/time\`, MiB); target ≤ 32 MiB at $N rows and no more than at $S + 4 MiB:"
+  echo
+  echo "| run | $S rows | $N rows |"
+  echo "| --- | --- | --- |"
+  for kind in mysql sqlite; do
+    for op in seed list; do
+      echo "| $kind $op | $(mib "${R[$kind.$S.${op}_rss]}") | $(mib "${R[$kind.$N.${op}_rss]}") |"
+    done
+  done
+} > BENCHMARKS.md
+cat BENCHMARKS.md
