@@ -14,7 +14,7 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://students.db?mode=rwc";
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long a SQLite writer waits for another writer (a concurrent `seed`, say) to commit.
-const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Where and how to connect.
 #[derive(Clone)]

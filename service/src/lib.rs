@@ -11,6 +11,7 @@ pub mod mutation;
 pub mod names;
 pub mod query;
 pub mod schema;
+mod sqlite_read;
 pub mod validate;
 
 pub use connect::{ConnectSettings, DEFAULT_DATABASE_URL, connect, redact_url, scrub_password};

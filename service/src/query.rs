@@ -1,11 +1,11 @@
 //! Every read of `student`, streamed: no query here collects the table into memory.
 
 use entity::student;
-use futures_util::{Stream, StreamExt, stream};
-use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder};
+use futures_util::stream::{self, BoxStream, StreamExt};
+use sea_orm::{DatabaseConnection, DbBackend, EntityTrait, QueryOrder};
 
-use crate::classify;
 use crate::error::Result;
+use crate::{classify, sqlite_read};
 
 /// All students ordered by id, one row at a time as the database sends them.
 ///
@@ -13,7 +13,12 @@ use crate::error::Result;
 /// callers print nothing for a query that never ran.
 pub async fn stream_students(
     db: &DatabaseConnection,
-) -> Result<impl Stream<Item = Result<student::Model>> + Send + '_> {
+) -> Result<BoxStream<'_, Result<student::Model>>> {
+    if db.get_database_backend() == DbBackend::Sqlite
+        && let Some(file) = sqlite_read::file_of(db)
+    {
+        return sqlite_read::stream_students(db, file).await;
+    }
     let mut rows = match student::Entity::find()
         .order_by_asc(student::Column::Id)
         .stream(db)
@@ -29,5 +34,6 @@ pub async fn stream_students(
     };
     Ok(stream::iter(first)
         .chain(rows)
-        .map(|row| row.map_err(classify::other)))
+        .map(|row| row.map_err(classify::other))
+        .boxed())
 }
