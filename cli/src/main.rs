@@ -34,16 +34,33 @@ fn main() -> ExitCode {
         Err(e) => return Failure::Output(e).report(""),
     };
     let outcome = runtime.block_on(async {
+        // Registered before the command starts: `tokio::signal::ctrl_c()` would only install
+        // its handler when first polled, and a Ctrl-C before that would kill the process
+        // without the message.
+        let mut interrupt = match interrupt_listener() {
+            Ok(listener) => listener,
+            Err(e) => return Err(Failure::Output(e)),
+        };
         tokio::select! {
             result = run::run(&opt) => result,
             // Dropping the running command drops its open transaction, which rolls it back.
-            _ = tokio::signal::ctrl_c() => Err(Failure::Service(service::Error::Interrupted)),
+            _ = interrupt.recv() => Err(Failure::Service(service::Error::Interrupted)),
         }
     });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => failure.report(opt.connect.url()),
     }
+}
+
+#[cfg(unix)]
+fn interrupt_listener() -> std::io::Result<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+}
+
+#[cfg(windows)]
+fn interrupt_listener() -> std::io::Result<tokio::signal::windows::CtrlC> {
+    tokio::signal::windows::ctrl_c()
 }
 
 fn load_dotenv() -> Result<(), Failure> {
