@@ -14,6 +14,7 @@ each_backend!(
     seed_with_the_largest_allowed_statement_is_exact,
     seed_rejects_statements_over_the_bind_limit,
     seed_interrupted_by_sigint_leaves_no_new_rows,
+    list_into_a_closed_pipe_exits_0_quietly,
 );
 
 fn backend(db: &TestDb) -> DbBackend {
@@ -122,4 +123,27 @@ fn seed_interrupted_by_sigint_leaves_no_new_rows(db: &TestDb) {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "");
     assert_eq!(db.rows(), before);
+}
+
+fn list_into_a_closed_pipe_exits_0_quietly(db: &TestDb) {
+    db.create_tables();
+    db.cli(&["seed", "--count", "20000"]).ok();
+    for format in ["table", "json", "csv"] {
+        let mut child = db
+            .command()
+            .args(["list", "--format", format])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        // The reader is gone (like `head -1`); the rest of the output has nowhere to go.
+        let out = child.wait_with_output().unwrap();
+        assert!(!first.is_empty());
+        assert_eq!(out.status.code(), Some(0), "{format}: {out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{format}");
+    }
 }
