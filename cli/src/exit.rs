@@ -28,8 +28,12 @@ pub enum Failure {
     Output(io::Error),
     /// The user answered no to a confirmation.
     Declined,
-    /// A problem with the settings themselves (the `.env` file).
+    /// A problem with the settings themselves (`.env`, the settings file, the profile).
     Config(String),
+    /// A destructive command refused under the production profile without `--yes`.
+    Refused(String),
+    /// `migrate status --check` found pending migrations.
+    Pending(usize),
 }
 
 impl From<service::Error> for Failure {
@@ -54,6 +58,15 @@ impl Failure {
                 code::OTHER,
             ),
             Failure::Config(msg) => (msg.clone(), None, code::INVALID_INPUT),
+            Failure::Refused(msg) => (msg.clone(), None, code::INVALID_INPUT),
+            Failure::Pending(n) => (
+                format!(
+                    "{n} migration{} pending",
+                    if *n == 1 { " is" } else { "s are" }
+                ),
+                Some("run `cli migrate up`"),
+                code::OTHER,
+            ),
             Failure::Service(e) => {
                 let status = match e {
                     E::Invalid { .. } | E::InvalidUrl { .. } => code::INVALID_INPUT,

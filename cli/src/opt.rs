@@ -1,30 +1,25 @@
 //! The command line, declared once: these doc comments are the help text.
 
-use std::time::Duration;
-
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Manage the `student` table on MySQL/MariaDB, PostgreSQL or an embedded SQLite file.
 ///
-/// With no database URL, `cli` uses the SQLite file `students.db` in the current directory,
-/// creating it on first use.
+/// The database is taken from --database-url, else DATABASE_URL (environment or `.env`), else
+/// the chosen profile of the settings file (`settings.toml`), else the SQLite file
+/// `students.db` in the current directory, created on first use.
 #[derive(Debug, Parser)]
 #[command(name = "cli", version, propagate_version = true, max_term_width = 100)]
 pub struct Opt {
     #[command(flatten)]
-    pub connect: ConnectOpts,
-
-    /// Echo every SQL statement to stderr.
-    #[arg(short, long, global = true)]
-    pub verbose: bool,
+    pub global: GlobalOpts,
 
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// Where the database is.
+/// Flags every command takes.
 #[derive(Debug, Args)]
-pub struct ConnectOpts {
+pub struct GlobalOpts {
     /// Database URL, e.g. mysql://user:pass@127.0.0.1:3306/my_flask; also read from `.env`.
     #[arg(
         long,
@@ -35,28 +30,27 @@ pub struct ConnectOpts {
     )]
     pub database_url: Option<String>,
 
-    /// Seconds to wait for the server to accept the connection and login.
-    #[arg(long, global = true, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub connect_timeout: u64,
-}
+    /// Settings file with [default], [develop], [test] and [product] tables [default: ./settings.toml if present].
+    #[arg(long, global = true, env = "STUDENTS_CONFIG", value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
 
-impl ConnectOpts {
-    /// The URL to use: the given one, or the embedded SQLite default.
-    pub fn url(&self) -> &str {
-        self.database_url
-            .as_deref()
-            .unwrap_or(service::DEFAULT_DATABASE_URL)
-    }
+    /// Settings profile: develop, test or product [default: develop].
+    #[arg(long = "env", global = true, env = "APP_ENV", value_name = "NAME")]
+    pub profile: Option<String>,
 
-    pub fn timeout(&self) -> Duration {
-        Duration::from_secs(self.connect_timeout)
-    }
+    /// Seconds to wait for the server to accept the connection and login [default: 5].
+    #[arg(long, global = true, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub connect_timeout: Option<u64>,
+
+    /// Echo every SQL statement to stderr.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create the tables by applying every pending migration; does nothing when up to date.
-    CreateTables,
+    CreateTables(DryRun),
 
     /// Add one student and print the stored row with its id.
     AddStudent(AddStudentArgs),
@@ -68,7 +62,94 @@ pub enum Command {
     List(ListArgs),
 
     /// Drop the tables the migrations created, the migration tracking table included.
-    DropTables(Confirmation),
+    DropTables(Destructive),
+
+    /// Show, apply or revert schema migrations one by one.
+    #[command(subcommand)]
+    Migrate(MigrateCommand),
+
+    /// Print the profile, the database URL (password masked) and where each setting came from.
+    Config,
+
+    /// Print a shell completion script, e.g. `cli completions bash > /etc/bash_completion.d/cli`.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateCommand {
+    /// List every migration as applied or pending, changing nothing.
+    Status(StatusArgs),
+
+    /// Apply pending migrations, oldest first.
+    Up(UpArgs),
+
+    /// Revert applied migrations, newest first.
+    Down(DownArgs),
+
+    /// Revert every applied migration, then apply every migration.
+    Refresh(Destructive),
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = StatusFormat::Table)]
+    pub format: StatusFormat,
+
+    /// Exit with code 1 when any migration is pending, for deploy pipelines.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// How `migrate status` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    /// Aligned columns for people.
+    Table,
+    /// One JSON array of objects.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// How many pending migrations to apply [default: all].
+    #[arg(short = 'n', long = "steps", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub steps: Option<u32>,
+
+    #[command(flatten)]
+    pub dry_run: DryRun,
+}
+
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// How many applied migrations to revert.
+    #[arg(short = 'n', long = "steps", value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub steps: u32,
+
+    #[command(flatten)]
+    pub destructive: Destructive,
+}
+
+#[derive(Debug, Args)]
+pub struct DryRun {
+    /// Print the SQL that would run on the connected database, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Flags of commands that destroy data.
+#[derive(Debug, Args)]
+pub struct Destructive {
+    /// Do not ask for confirmation; required under the `product` profile.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    #[command(flatten)]
+    pub dry_run: DryRun,
 }
 
 #[derive(Debug, Args)]
@@ -117,12 +198,4 @@ pub enum Format {
     Json,
     /// Comma-separated values with a header row.
     Csv,
-}
-
-/// Confirmation for destructive commands.
-#[derive(Debug, Args)]
-pub struct Confirmation {
-    /// Do not ask for confirmation on a terminal.
-    #[arg(short = 'y', long)]
-    pub yes: bool,
 }

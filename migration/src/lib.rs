@@ -3,6 +3,7 @@
 //! Each migration is a file named `mYYYYMMDD_NNNNNN_<what>.rs` whose `down` undoes its `up`.
 
 pub use sea_orm_migration::prelude::*;
+pub use sea_orm_migration::{MigrationStatus, seaql_migrations};
 
 mod m20240101_000001_create_student_table;
 

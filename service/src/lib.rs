@@ -6,6 +6,7 @@
 
 mod classify;
 pub mod connect;
+pub mod dry_run;
 pub mod error;
 pub mod mutation;
 pub mod names;
@@ -15,10 +16,15 @@ mod sqlite_read;
 pub mod validate;
 
 pub use connect::{ConnectSettings, DEFAULT_DATABASE_URL, connect, redact_url, scrub_password};
+pub use dry_run::{SchemaChange, dry_run};
 pub use entity::student::Model as Student;
 pub use error::{Error, Result};
+pub use migration::Migrator;
 pub use mutation::{SeedOptions, SeedReport, add_student, add_students, seed};
 pub use query::stream_students;
-pub use schema::{CreateReport, DropReport, create_tables, drop_tables};
+pub use schema::{
+    CreateReport, DropReport, MigrationState, create_tables, drop_tables, migrate_down,
+    migrate_refresh, migrate_up, migration_status,
+};
 pub use sea_orm::DatabaseConnection;
 pub use validate::{NewStudent, format_score};

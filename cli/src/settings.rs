@@ -1,0 +1,522 @@
+//! Settings: the TOML file with its `[default]` and per-profile tables, and where every
+//! value in force came from.
+//!
+//! Precedence, highest first: `--database-url`, `DATABASE_URL` (environment, then `.env`),
+//! the chosen profile's table, the `[default]` table, the embedded SQLite default.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The profiles of the original `settings.py`; `develop` is used when none is chosen.
+pub const PROFILES: [&str; 3] = ["develop", "test", "product"];
+
+/// The profile under which destructive commands need an explicit `--yes`.
+pub const PRODUCTION_PROFILE: &str = "product";
+
+/// The settings file read when present in the current directory and no `--config` is given.
+pub const DEFAULT_FILE: &str = "settings.toml";
+
+/// A settings file that cannot be used, with the file, line and key at fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsError(pub String);
+
+impl fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where a value in force came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Flag(&'static str),
+    Env(&'static str),
+    DotEnv(&'static str),
+    File {
+        path: PathBuf,
+        table: String,
+        line: usize,
+    },
+    Default,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Flag(flag) => write!(f, "flag {flag}"),
+            Source::Env(var) => write!(f, "environment {var}"),
+            Source::DotEnv(var) => write!(f, ".env {var}"),
+            Source::File { path, table, line } => write!(f, "{}:{line} [{table}]", path.display()),
+            Source::Default => write!(f, "default"),
+        }
+    }
+}
+
+/// One table of the file: every key optional, none unknown.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Table {
+    url: Option<Spanned<String>>,
+    dialect: Option<Spanned<String>>,
+    driver: Option<Spanned<String>>,
+    username: Option<Spanned<String>>,
+    password: Option<Spanned<String>>,
+    password_env: Option<Spanned<String>>,
+    host: Option<Spanned<String>>,
+    port: Option<Spanned<u16>>,
+    database: Option<Spanned<String>>,
+    echo: Option<Spanned<bool>>,
+    connect_timeout: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    default: Option<Spanned<Table>>,
+    develop: Option<Spanned<Table>>,
+    test: Option<Spanned<Table>>,
+    product: Option<Spanned<Table>>,
+}
+
+/// A settings file, parsed and checked for unknown keys and wrong types.
+#[derive(Debug)]
+pub struct SettingsFile {
+    path: PathBuf,
+    text: String,
+    file: File,
+}
+
+impl SettingsFile {
+    /// Parses `text`, read from `path`.
+    pub fn parse(path: &Path, text: String) -> Result<Self, SettingsError> {
+        let file: File = toml::from_str(&text).map_err(|e| {
+            let at = e.span().map(|span| line_of(&text, span.start)).unwrap_or(1);
+            let message = e.message().trim().replace('\n', " ");
+            SettingsError(format!("{}:{at}: {message}", path.display()))
+        })?;
+        Ok(SettingsFile {
+            path: path.to_owned(),
+            text,
+            file,
+        })
+    }
+
+    /// Reads and parses the file at `path`.
+    pub fn read(path: &Path) -> Result<Self, SettingsError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            SettingsError(format!(
+                "cannot read settings file `{}`: {e}",
+                path.display()
+            ))
+        })?;
+        Self::parse(path, text)
+    }
+
+    fn table(&self, name: &str) -> Option<&Spanned<Table>> {
+        match name {
+            "default" => self.file.default.as_ref(),
+            "develop" => self.file.develop.as_ref(),
+            "test" => self.file.test.as_ref(),
+            "product" => self.file.product.as_ref(),
+            _ => None,
+        }
+    }
+
+    fn source(&self, table: &str, span: Range<usize>) -> Source {
+        Source::File {
+            path: self.path.clone(),
+            table: table.to_owned(),
+            line: line_of(&self.text, span.start),
+        }
+    }
+
+    fn fail(&self, table: &str, span: Range<usize>, message: impl fmt::Display) -> SettingsError {
+        SettingsError(format!(
+            "{}:{}: [{table}] {message}",
+            self.path.display(),
+            line_of(&self.text, span.start)
+        ))
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// A value in force and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub source: Source,
+}
+
+/// The database URL in force and, when it was composed from parts, those parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedUrl {
+    pub url: Sourced<String>,
+    /// `(key, shown value, source)`; passwords are shown as `***`.
+    pub parts: Vec<(&'static str, String, Source)>,
+}
+
+/// Everything the CLI needs from its settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub profile: Sourced<String>,
+    pub file: Option<PathBuf>,
+    pub database: ResolvedUrl,
+    pub echo: Sourced<bool>,
+    pub connect_timeout: Sourced<u64>,
+}
+
+/// What the command line and the environment say, before the file is consulted.
+#[derive(Debug, Default)]
+pub struct Inputs {
+    pub profile: Option<Sourced<String>>,
+    pub url: Option<Sourced<String>>,
+    pub echo_flag: bool,
+    pub connect_timeout_flag: Option<u64>,
+    /// Reads an environment variable (`password_env`); a parameter, for tests.
+    pub env: Option<fn(&str) -> Option<String>>,
+}
+
+/// Merges the inputs with the file (when there is one) into the settings in force.
+pub fn resolve(inputs: &Inputs, file: Option<&SettingsFile>) -> Result<Resolved, SettingsError> {
+    let profile = inputs.profile.clone().unwrap_or(Sourced {
+        value: "develop".to_owned(),
+        source: Source::Default,
+    });
+    if !PROFILES.contains(&profile.value.as_str()) {
+        let place = file
+            .map(|f| format!(" (settings file `{}`)", f.path.display()))
+            .unwrap_or_default();
+        return Err(SettingsError(format!(
+            "unknown profile `{}` from {}{place}: expected one of {}",
+            profile.value,
+            profile.source,
+            PROFILES.join(", ")
+        )));
+    }
+    // Key by key: the profile's table over `[default]`.
+    let layers: Vec<(&str, &Table)> = match file {
+        Some(f) => [profile.value.as_str(), "default"]
+            .into_iter()
+            .filter_map(|name| f.table(name).map(|t| (name, t.get_ref())))
+            .collect(),
+        None => Vec::new(),
+    };
+    macro_rules! pick {
+        ($key:ident) => {
+            layers
+                .iter()
+                .find_map(|(name, t)| t.$key.as_ref().map(|v| (*name, v)))
+        };
+    }
+
+    let echo = if inputs.echo_flag {
+        Sourced {
+            value: true,
+            source: Source::Flag("-v"),
+        }
+    } else if let (Some(f), Some((table, v))) = (file, pick!(echo)) {
+        Sourced {
+            value: *v.get_ref(),
+            source: f.source(table, v.span()),
+        }
+    } else {
+        Sourced {
+            value: false,
+            source: Source::Default,
+        }
+    };
+
+    let connect_timeout = if let Some(secs) = inputs.connect_timeout_flag {
+        Sourced {
+            value: secs,
+            source: Source::Flag("--connect-timeout"),
+        }
+    } else if let (Some(f), Some((table, v))) = (file, pick!(connect_timeout)) {
+        if *v.get_ref() == 0 || *v.get_ref() > 3600 {
+            return Err(f.fail(
+                table,
+                v.span(),
+                format!(
+                    "connect_timeout = {} is out of range; use 1 to 3600 seconds",
+                    v.get_ref()
+                ),
+            ));
+        }
+        Sourced {
+            value: *v.get_ref(),
+            source: f.source(table, v.span()),
+        }
+    } else {
+        Sourced {
+            value: service::connect::DEFAULT_CONNECT_TIMEOUT.as_secs(),
+            source: Source::Default,
+        }
+    };
+
+    let database = match (&inputs.url, file) {
+        (Some(url), _) => ResolvedUrl {
+            url: url.clone(),
+            parts: Vec::new(),
+        },
+        (None, Some(f)) => match url_from_file(f, &layers, inputs.env)? {
+            Some(resolved) => resolved,
+            None => default_url(),
+        },
+        (None, None) => default_url(),
+    };
+
+    Ok(Resolved {
+        profile,
+        file: file.map(|f| f.path.clone()),
+        database,
+        echo,
+        connect_timeout,
+    })
+}
+
+fn default_url() -> ResolvedUrl {
+    ResolvedUrl {
+        url: Sourced {
+            value: service::DEFAULT_DATABASE_URL.to_owned(),
+            source: Source::Default,
+        },
+        parts: Vec::new(),
+    }
+}
+
+/// Driver names accepted for compatibility with the original SQLAlchemy settings; the
+/// toolkit always uses sqlx.
+const KNOWN_DRIVERS: &[&str] = &[
+    "sqlx",
+    "pymysql",
+    "mysqldb",
+    "mysqlconnector",
+    "mariadbconnector",
+    "psycopg2",
+    "psycopg",
+    "asyncpg",
+    "pg8000",
+    "pysqlite",
+];
+
+fn url_from_file(
+    f: &SettingsFile,
+    layers: &[(&str, &Table)],
+    env: Option<fn(&str) -> Option<String>>,
+) -> Result<Option<ResolvedUrl>, SettingsError> {
+    // The most specific table that says anything about the database decides between a whole
+    // `url` and parts; both in one table is ambiguous.
+    let Some((table_name, table)) = layers.iter().find(|(_, t)| t.url.is_some() || has_parts(t))
+    else {
+        return Ok(None);
+    };
+    if let Some(url) = &table.url {
+        if has_parts(table) {
+            return Err(f.fail(
+                table_name,
+                url.span(),
+                "sets both `url` and database parts (dialect, host, …); use one",
+            ));
+        }
+        return Ok(Some(ResolvedUrl {
+            url: Sourced {
+                value: url.get_ref().clone(),
+                source: f.source(table_name, url.span()),
+            },
+            parts: Vec::new(),
+        }));
+    }
+    // Parts, merged key by key across the layers (which hold no `url` above this table).
+    let header = f.table(table_name).map(|t| t.span()).unwrap_or(0..0);
+    macro_rules! part {
+        ($key:ident) => {
+            layers
+                .iter()
+                .find_map(|(name, t)| t.$key.as_ref().map(|v| (*name, v)))
+        };
+    }
+    let missing = |key: &str| {
+        f.fail(
+            table_name,
+            header.clone(),
+            format!("`{key}` is missing: with database parts, set {key} (or a whole `url`)"),
+        )
+    };
+    let mut parts = Vec::new();
+
+    let (d_table, dialect) = part!(dialect).ok_or_else(|| missing("dialect"))?;
+    let scheme = match dialect.get_ref().as_str() {
+        "mysql" | "mariadb" => "mysql",
+        "postgres" | "postgresql" => "postgres",
+        "sqlite" => "sqlite",
+        other => {
+            return Err(f.fail(
+                d_table,
+                dialect.span(),
+                format!("unknown dialect `{other}`: expected mysql, mariadb, postgres or sqlite"),
+            ));
+        }
+    };
+    parts.push((
+        "dialect",
+        dialect.get_ref().clone(),
+        f.source(d_table, dialect.span()),
+    ));
+    if let Some((t, driver)) = part!(driver) {
+        if !KNOWN_DRIVERS.contains(&driver.get_ref().as_str()) {
+            return Err(f.fail(
+                t,
+                driver.span(),
+                format!(
+                    "unknown driver `{}`: expected one of {}",
+                    driver.get_ref(),
+                    KNOWN_DRIVERS.join(", ")
+                ),
+            ));
+        }
+        parts.push((
+            "driver",
+            format!("{} (sqlx is used)", driver.get_ref()),
+            f.source(t, driver.span()),
+        ));
+    }
+    let (db_table, database) = part!(database).ok_or_else(|| missing("database"))?;
+    parts.push((
+        "database",
+        database.get_ref().clone(),
+        f.source(db_table, database.span()),
+    ));
+
+    if scheme == "sqlite" {
+        let url = format!("sqlite://{}?mode=rwc", database.get_ref());
+        return Ok(Some(ResolvedUrl {
+            url: Sourced {
+                value: url,
+                source: f.source(table_name, header),
+            },
+            parts,
+        }));
+    }
+
+    let (h_table, host) = part!(host).ok_or_else(|| missing("host"))?;
+    parts.push((
+        "host",
+        host.get_ref().clone(),
+        f.source(h_table, host.span()),
+    ));
+    let (u_table, username) = part!(username).ok_or_else(|| missing("username"))?;
+    parts.push((
+        "username",
+        username.get_ref().clone(),
+        f.source(u_table, username.span()),
+    ));
+    let port = part!(port);
+    if let Some((t, p)) = port {
+        parts.push(("port", p.get_ref().to_string(), f.source(t, p.span())));
+    }
+
+    let password = match (part!(password), part!(password_env)) {
+        (Some((t1, _)), Some((t2, e))) if t1 == t2 => {
+            return Err(f.fail(
+                t1,
+                e.span(),
+                "sets both `password` and `password_env`; use one",
+            ));
+        }
+        // The more specific table wins; `layers` is ordered most specific first.
+        (Some((t1, p)), Some((t2, e))) => {
+            if layers.iter().position(|(n, _)| *n == t1) < layers.iter().position(|(n, _)| *n == t2)
+            {
+                Some((
+                    p.get_ref().clone(),
+                    f.source(t1, p.span()),
+                    "***".to_owned(),
+                ))
+            } else {
+                Some(password_from_env(f, t2, e, env)?)
+            }
+        }
+        (Some((t, p)), None) => {
+            Some((p.get_ref().clone(), f.source(t, p.span()), "***".to_owned()))
+        }
+        (None, Some((t, e))) => Some(password_from_env(f, t, e, env)?),
+        (None, None) => None,
+    };
+    if let Some((_, source, shown)) = &password {
+        parts.push(("password", shown.clone(), source.clone()));
+    }
+
+    let mut url = url::Url::parse(&format!("{scheme}://placeholder"))
+        .map_err(|e| SettingsError(format!("internal error composing the URL: {e}")))?;
+    let bad = |key: &str, what: &str| {
+        SettingsError(format!(
+            "{}: [{table_name}] `{key}` cannot be used in a URL: {what}",
+            f.path.display()
+        ))
+    };
+    url.set_host(Some(host.get_ref()))
+        .map_err(|e| bad("host", &e.to_string()))?;
+    url.set_port(Some(
+        port.map_or(if scheme == "mysql" { 3306 } else { 5432 }, |(_, p)| {
+            *p.get_ref()
+        }),
+    ))
+    .map_err(|()| bad("port", "invalid port"))?;
+    // `set_username`/`set_password` percent-encode, so `@`, `:`, `/` and `#` are safe.
+    url.set_username(username.get_ref())
+        .map_err(|()| bad("username", "invalid"))?;
+    if let Some((secret, _, _)) = &password {
+        url.set_password(Some(secret))
+            .map_err(|()| bad("password", "invalid"))?;
+    }
+    url.set_path(&format!("/{}", database.get_ref()));
+    Ok(Some(ResolvedUrl {
+        url: Sourced {
+            value: url.to_string(),
+            source: f.source(table_name, header),
+        },
+        parts,
+    }))
+}
+
+fn has_parts(t: &Table) -> bool {
+    t.dialect.is_some()
+        || t.host.is_some()
+        || t.database.is_some()
+        || t.username.is_some()
+        || t.port.is_some()
+        || t.driver.is_some()
+        || t.password.is_some()
+        || t.password_env.is_some()
+}
+
+fn password_from_env(
+    f: &SettingsFile,
+    table: &str,
+    var: &Spanned<String>,
+    env: Option<fn(&str) -> Option<String>>,
+) -> Result<(String, Source, String), SettingsError> {
+    let read = env.unwrap_or(|name| std::env::var(name).ok());
+    match read(var.get_ref()) {
+        Some(secret) => Ok((
+            secret,
+            f.source(table, var.span()),
+            format!("*** (environment {})", var.get_ref()),
+        )),
+        None => Err(f.fail(
+            table,
+            var.span(),
+            format!(
+                "password_env names `{}`, which is not set in the environment",
+                var.get_ref()
+            ),
+        )),
+    }
+}
