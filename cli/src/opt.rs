@@ -199,3 +199,34 @@ pub enum Format {
     /// Comma-separated values with a header row.
     Csv,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Opt;
+
+    /// `cli --help` and `cli COMMAND --help` read like a man page only if nothing is bare.
+    #[test]
+    fn every_command_and_flag_has_help_text() {
+        fn check(cmd: &clap::Command, path: &str) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if matches!(id, "help" | "version") {
+                    continue;
+                }
+                assert!(
+                    arg.get_help().is_some(),
+                    "`{path}` argument `{id}` has no help"
+                );
+            }
+            for sub in cmd.get_subcommands() {
+                let name = format!("{path} {}", sub.get_name());
+                assert!(sub.get_about().is_some(), "`{name}` has no help");
+                check(sub, &name);
+            }
+        }
+        Opt::command().debug_assert();
+        check(&Opt::command(), "cli");
+    }
+}

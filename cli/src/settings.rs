@@ -469,11 +469,12 @@ fn url_from_file(
         }),
     ))
     .map_err(|()| bad("port", "invalid port"))?;
-    // `set_username`/`set_password` percent-encode, so `@`, `:`, `/` and `#` are safe.
-    url.set_username(username.get_ref())
+    // Encoded here, not by `set_password`, which leaves `%` alone (it takes `%40` to be an
+    // already encoded `@`); sqlx decodes both again.
+    url.set_username(&userinfo(username.get_ref()))
         .map_err(|()| bad("username", "invalid"))?;
     if let Some((secret, _, _)) = &password {
-        url.set_password(Some(secret))
+        url.set_password(Some(&userinfo(secret)))
             .map_err(|()| bad("password", "invalid"))?;
     }
     url.set_path(&format!("/{}", database.get_ref()));
@@ -484,6 +485,17 @@ fn url_from_file(
         },
         parts,
     }))
+}
+
+/// Everything but RFC 3986's unreserved characters, so any user name or password survives.
+const USERINFO: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+fn userinfo(raw: &str) -> String {
+    percent_encoding::utf8_percent_encode(raw, USERINFO).to_string()
 }
 
 fn has_parts(t: &Table) -> bool {
@@ -518,5 +530,180 @@ fn password_from_env(
                 var.get_ref()
             ),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> Result<SettingsFile, SettingsError> {
+        SettingsFile::parse(Path::new("settings.toml"), text.to_owned())
+    }
+
+    fn profile(name: &str) -> Inputs {
+        Inputs {
+            profile: Some(Sourced {
+                value: name.to_owned(),
+                source: Source::Flag("--env"),
+            }),
+            ..Inputs::default()
+        }
+    }
+
+    fn resolve_text(text: &str, name: &str) -> Result<Resolved, SettingsError> {
+        resolve(&profile(name), Some(&file(text)?))
+    }
+
+    const ORIGINAL: &str = r#"
+[default]
+dialect = "mysql"
+driver = "pymysql"
+username = "mhh123"
+password = "p@ss:w/rd#1%"
+host = "127.0.0.1"
+port = 3306
+database = "my_flask"
+
+[test]
+database = "my_flask_test"
+connect_timeout = 9
+
+[product]
+password_env = "STUDENTS_TEST_SECRET"
+echo = true
+"#;
+
+    #[test]
+    fn parts_compose_a_percent_encoded_url() {
+        let r = resolve_text(ORIGINAL, "develop").unwrap();
+        assert_eq!(
+            r.database.url.value,
+            "mysql://mhh123:p%40ss%3Aw%2Frd%231%25@127.0.0.1:3306/my_flask"
+        );
+        let parsed = url::Url::parse(&r.database.url.value).unwrap();
+        let decoded = percent_encoding::percent_decode_str(parsed.password().unwrap())
+            .decode_utf8()
+            .unwrap();
+        assert_eq!(decoded, "p@ss:w/rd#1%");
+        assert_eq!(
+            r.database.url.source.to_string(),
+            "settings.toml:2 [default]"
+        );
+        let password = r
+            .database
+            .parts
+            .iter()
+            .find(|(k, _, _)| *k == "password")
+            .unwrap();
+        assert_eq!(password.1, "***");
+    }
+
+    #[test]
+    fn a_profile_overrides_default_key_by_key() {
+        let r = resolve_text(ORIGINAL, "test").unwrap();
+        assert!(
+            r.database.url.value.ends_with("/my_flask_test"),
+            "{}",
+            r.database.url.value
+        );
+        assert!(r.database.url.value.starts_with("mysql://mhh123:"));
+        assert_eq!(r.connect_timeout.value, 9);
+        assert_eq!(
+            r.connect_timeout.source.to_string(),
+            "settings.toml:13 [test]"
+        );
+        assert!(!r.echo.value);
+    }
+
+    #[test]
+    fn password_env_reads_the_environment_and_wins_over_default() {
+        let mut inputs = profile("product");
+        inputs.env = Some(|name| (name == "STUDENTS_TEST_SECRET").then(|| "from env".to_owned()));
+        let r = resolve(&inputs, Some(&file(ORIGINAL).unwrap())).unwrap();
+        assert!(
+            r.database.url.value.contains(":from%20env@"),
+            "{}",
+            r.database.url.value
+        );
+        assert!(r.echo.value);
+        inputs.env = Some(|_| None);
+        let err = resolve(&inputs, Some(&file(ORIGINAL).unwrap()))
+            .unwrap_err()
+            .0;
+        assert_eq!(
+            err,
+            "settings.toml:16: [product] password_env names `STUDENTS_TEST_SECRET`, which is not set in the environment"
+        );
+    }
+
+    #[test]
+    fn flags_and_environment_come_before_the_file() {
+        let inputs = Inputs {
+            url: Some(Sourced {
+                value: "sqlite://x.db".into(),
+                source: Source::Env("DATABASE_URL"),
+            }),
+            connect_timeout_flag: Some(3),
+            echo_flag: true,
+            ..Inputs::default()
+        };
+        let r = resolve(&inputs, Some(&file(ORIGINAL).unwrap())).unwrap();
+        assert_eq!(r.database.url.value, "sqlite://x.db");
+        assert_eq!(r.database.url.source, Source::Env("DATABASE_URL"));
+        assert_eq!((r.connect_timeout.value, r.echo.value), (3, true));
+        assert_eq!(r.profile.value, "develop");
+        assert_eq!(r.profile.source, Source::Default);
+    }
+
+    #[test]
+    fn no_file_and_no_url_is_the_embedded_default() {
+        let r = resolve(&Inputs::default(), None).unwrap();
+        assert_eq!(r.database.url.value, service::DEFAULT_DATABASE_URL);
+        assert_eq!(r.database.url.source, Source::Default);
+    }
+
+    #[test]
+    fn errors_name_file_line_and_key() {
+        let unknown_key = file("[default]\nurl = \"sqlite://a.db\"\nhots = \"x\"\n")
+            .unwrap_err()
+            .0;
+        assert!(
+            unknown_key.starts_with("settings.toml:3:") && unknown_key.contains("hots"),
+            "{unknown_key}"
+        );
+        let wrong_type = file("[default]\nport = \"3306\"\n").unwrap_err().0;
+        assert!(wrong_type.starts_with("settings.toml:2:"), "{wrong_type}");
+        let unknown_table = file("[staging]\nurl = \"x\"\n").unwrap_err().0;
+        assert!(unknown_table.contains("staging"), "{unknown_table}");
+        let missing = resolve_text(
+            "[default]\ndialect = \"mysql\"\nusername = \"u\"\ndatabase = \"d\"\n",
+            "develop",
+        )
+        .unwrap_err()
+        .0;
+        assert!(
+            missing.starts_with("settings.toml:1: [default] `host` is missing"),
+            "{missing}"
+        );
+        let unknown_profile = resolve_text(ORIGINAL, "staging").unwrap_err().0;
+        assert!(
+            unknown_profile.contains("`staging`") && unknown_profile.contains("settings.toml"),
+            "{unknown_profile}"
+        );
+        let both = resolve_text(
+            "[default]\nurl = \"sqlite://a.db\"\nhost = \"h\"\n",
+            "develop",
+        )
+        .unwrap_err()
+        .0;
+        assert!(both.contains("both `url` and database parts"), "{both}");
+    }
+
+    #[test]
+    fn errors_never_contain_the_password() {
+        let text = "[default]\ndialect = \"mysql\"\npassword = \"Sup3rS3cret\"\nhost = 42\n";
+        let err = file(text).unwrap_err().0;
+        assert!(!err.contains("Sup3rS3cret"), "{err}");
     }
 }
