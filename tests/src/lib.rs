@@ -72,7 +72,8 @@ pub fn cli_path() -> &'static Path {
             .package("cli")
             .bin("cli")
             .current_release()
-            .current_target()
+            // No explicit `--target`: that would build every dependency a second time in
+            // target/<triple>/ instead of reusing target/debug/.
             .run()
             .expect("building the cli binary")
             .path()
