@@ -96,6 +96,20 @@ impl SettingsFile {
         let file: File = toml::from_str(&text).map_err(|e| {
             let at = e.span().map(|span| line_of(&text, span.start)).unwrap_or(1);
             let message = e.message().trim().replace('\n', " ");
+            // toml's messages name the value but not the key: name the key from the line,
+            // and never repeat a value that may be a secret.
+            let key = text
+                .lines()
+                .nth(at - 1)
+                .and_then(|line| line.split_once('='))
+                .map(|(key, _)| key.trim().trim_matches('"').to_owned());
+            let message = match key.as_deref() {
+                Some(key @ ("password" | "url")) => format!("`{key}` must be a string"),
+                Some(key) if !key.is_empty() && !message.contains(&format!("`{key}`")) => {
+                    format!("`{key}`: {message}")
+                }
+                _ => message,
+            };
             SettingsError(format!("{}:{at}: {message}", path.display()))
         })?;
         Ok(SettingsFile {
@@ -705,5 +719,11 @@ echo = true
         let text = "[default]\ndialect = \"mysql\"\npassword = \"Sup3rS3cret\"\nhost = 42\n";
         let err = file(text).unwrap_err().0;
         assert!(!err.contains("Sup3rS3cret"), "{err}");
+        assert!(err.starts_with("settings.toml:4: `host`:"), "{err}");
+        // A password of the wrong type is not repeated either.
+        let err = file("[default]\npassword = 98765\n").unwrap_err().0;
+        assert_eq!(err, "settings.toml:2: `password` must be a string");
+        let err = file("[default]\nurl = 12\n").unwrap_err().0;
+        assert_eq!(err, "settings.toml:2: `url` must be a string");
     }
 }
