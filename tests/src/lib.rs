@@ -191,6 +191,28 @@ impl TestDb {
         })
     }
 
+    /// This database as seen by a read-only (SELECT-only) user, from `MYSQL_RO_URL` or
+    /// `POSTGRES_RO_URL`; `None` (after saying why) when that variable is not set.
+    pub fn readonly_url(&self) -> Option<String> {
+        let var = match self.backend {
+            Backend::Sqlite => return None,
+            Backend::MySql => "MYSQL_RO_URL",
+            Backend::Postgres => "POSTGRES_RO_URL",
+        };
+        let Ok(raw) = std::env::var(var) else {
+            assert!(
+                !under_ci(),
+                "{var} is not set, but under CI=true it must be"
+            );
+            eprintln!("skipping the read-only part: {var} is not set");
+            return None;
+        };
+        let (_, name) = self.server.as_ref()?;
+        let mut url = url::Url::parse(&raw).unwrap();
+        url.set_path(&format!("/{name}"));
+        Some(url.to_string())
+    }
+
     /// `cli` with `DATABASE_URL` pointing here, run in the work directory.
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(cli_path());

@@ -239,3 +239,49 @@ fn completions_are_printed_for_every_shell() {
         "completions need no database"
     );
 }
+
+#[test]
+fn mysql_read_only_user_can_run_status_and_dry_runs() {
+    read_only_user_can_run_status_and_dry_runs(tests::Backend::MySql);
+}
+
+#[test]
+fn postgres_read_only_user_can_run_status_and_dry_runs() {
+    read_only_user_can_run_status_and_dry_runs(tests::Backend::Postgres);
+}
+
+fn read_only_user_can_run_status_and_dry_runs(backend: tests::Backend) {
+    let Some(db) = TestDb::new(backend) else {
+        return;
+    };
+    let Some(readonly) = db.readonly_url() else {
+        return;
+    };
+    let as_reader = |args: &[&str]| {
+        tests::Out::from_output(
+            db.command()
+                .env("DATABASE_URL", &readonly)
+                .args(args)
+                .output()
+                .unwrap(),
+        )
+    };
+    // The user really cannot write: a sanity check that the test proves something.
+    let refused = as_reader(&["create-tables"]);
+    assert_ne!(refused.code, 0, "{refused:?}");
+    assert!(!db.has_table("student"));
+
+    let fresh = as_reader(&["migrate", "status", "--check"]).fails(1);
+    assert!(fresh.stdout.contains("pending"), "{fresh:?}");
+    assert!(!db.has_table("seaql_migrations"));
+    as_reader(&["create-tables", "--dry-run"]).ok();
+
+    db.create_tables();
+    db.cli(&["seed", "--count", "3"]).ok();
+    let current = as_reader(&["migrate", "status", "--check"]).ok();
+    assert!(current.stdout.contains("applied"), "{current:?}");
+    let plan = as_reader(&["drop-tables", "--dry-run"]).ok();
+    assert!(plan.stdout.contains("DROP TABLE"), "{plan:?}");
+    as_reader(&["list", "--format", "csv"]).ok();
+    assert_eq!(db.rows().len(), 3);
+}
