@@ -222,20 +222,12 @@ pub fn resolve(inputs: &Inputs, file: Option<&SettingsFile>) -> Result<Resolved,
             .collect(),
         None => Vec::new(),
     };
-    macro_rules! pick {
-        ($key:ident) => {
-            layers
-                .iter()
-                .find_map(|(name, t)| t.$key.as_ref().map(|v| (*name, v)))
-        };
-    }
-
     let echo = if inputs.echo_flag {
         Sourced {
             value: true,
             source: Source::Flag("-v"),
         }
-    } else if let (Some(f), Some((table, v))) = (file, pick!(echo)) {
+    } else if let (Some(f), Some((table, v))) = (file, first(&layers, |t| &t.echo)) {
         Sourced {
             value: *v.get_ref(),
             source: f.source(table, v.span()),
@@ -252,7 +244,7 @@ pub fn resolve(inputs: &Inputs, file: Option<&SettingsFile>) -> Result<Resolved,
             value: secs,
             source: Source::Flag("--connect-timeout"),
         }
-    } else if let (Some(f), Some((table, v))) = (file, pick!(connect_timeout)) {
+    } else if let (Some(f), Some((table, v))) = (file, first(&layers, |t| &t.connect_timeout)) {
         if *v.get_ref() == 0 || *v.get_ref() > 3600 {
             return Err(f.fail(
                 table,
@@ -293,6 +285,16 @@ pub fn resolve(inputs: &Inputs, file: Option<&SettingsFile>) -> Result<Resolved,
         echo,
         connect_timeout,
     })
+}
+
+/// The most specific table that sets a key, and the key's value: key-by-key overriding.
+fn first<'a, T>(
+    layers: &[(&'a str, &'a Table)],
+    key: impl Fn(&'a Table) -> &'a Option<Spanned<T>>,
+) -> Option<(&'a str, &'a Spanned<T>)> {
+    layers
+        .iter()
+        .find_map(|(name, t)| key(t).as_ref().map(|v| (*name, v)))
 }
 
 fn default_url() -> ResolvedUrl {
@@ -349,13 +351,6 @@ fn url_from_file(
     }
     // Parts, merged key by key across the layers (which hold no `url` above this table).
     let header = f.table(table_name).map(|t| t.span()).unwrap_or(0..0);
-    macro_rules! part {
-        ($key:ident) => {
-            layers
-                .iter()
-                .find_map(|(name, t)| t.$key.as_ref().map(|v| (*name, v)))
-        };
-    }
     let missing = |key: &str| {
         f.fail(
             table_name,
@@ -365,7 +360,7 @@ fn url_from_file(
     };
     let mut parts = Vec::new();
 
-    let (d_table, dialect) = part!(dialect).ok_or_else(|| missing("dialect"))?;
+    let (d_table, dialect) = first(layers, |t| &t.dialect).ok_or_else(|| missing("dialect"))?;
     let scheme = match dialect.get_ref().as_str() {
         "mysql" | "mariadb" => "mysql",
         "postgres" | "postgresql" => "postgres",
@@ -383,7 +378,7 @@ fn url_from_file(
         dialect.get_ref().clone(),
         f.source(d_table, dialect.span()),
     ));
-    if let Some((t, driver)) = part!(driver) {
+    if let Some((t, driver)) = first(layers, |t| &t.driver) {
         if !KNOWN_DRIVERS.contains(&driver.get_ref().as_str()) {
             return Err(f.fail(
                 t,
@@ -401,7 +396,7 @@ fn url_from_file(
             f.source(t, driver.span()),
         ));
     }
-    let (db_table, database) = part!(database).ok_or_else(|| missing("database"))?;
+    let (db_table, database) = first(layers, |t| &t.database).ok_or_else(|| missing("database"))?;
     parts.push((
         "database",
         database.get_ref().clone(),
@@ -419,24 +414,27 @@ fn url_from_file(
         }));
     }
 
-    let (h_table, host) = part!(host).ok_or_else(|| missing("host"))?;
+    let (h_table, host) = first(layers, |t| &t.host).ok_or_else(|| missing("host"))?;
     parts.push((
         "host",
         host.get_ref().clone(),
         f.source(h_table, host.span()),
     ));
-    let (u_table, username) = part!(username).ok_or_else(|| missing("username"))?;
+    let (u_table, username) = first(layers, |t| &t.username).ok_or_else(|| missing("username"))?;
     parts.push((
         "username",
         username.get_ref().clone(),
         f.source(u_table, username.span()),
     ));
-    let port = part!(port);
+    let port = first(layers, |t| &t.port);
     if let Some((t, p)) = port {
         parts.push(("port", p.get_ref().to_string(), f.source(t, p.span())));
     }
 
-    let password = match (part!(password), part!(password_env)) {
+    let password = match (
+        first(layers, |t| &t.password),
+        first(layers, |t| &t.password_env),
+    ) {
         (Some((t1, _)), Some((t2, e))) if t1 == t2 => {
             return Err(f.fail(
                 t1,

@@ -51,20 +51,17 @@ fn message(err: &DbErr) -> String {
     }
 }
 
-/// As [`on_student`], for a driver error known only by its message.
-pub(crate) async fn on_student_message(db: &DatabaseConnection, message: String) -> Error {
-    match SchemaManager::new(db).has_table("student").await {
-        Ok(false) => Error::TablesMissing,
-        _ => Error::Database(message),
-    }
-}
-
 /// Classifies an error from a statement on `student`: a missing table becomes
 /// [`Error::TablesMissing`], whatever wording the backend uses for it.
 pub(crate) async fn on_student(db: &DatabaseConnection, err: DbErr) -> Error {
+    on_student_message(db, message(&err)).await
+}
+
+/// As [`on_student`], for a driver error known only by its message (rusqlite's).
+pub(crate) async fn on_student_message(db: &DatabaseConnection, message: String) -> Error {
     // Asking the catalogue is the one check that reads the same on every backend.
     match SchemaManager::new(db).has_table("student").await {
         Ok(false) => Error::TablesMissing,
-        _ => other(err),
+        _ => Error::Database(message),
     }
 }
