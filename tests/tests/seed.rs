@@ -29,7 +29,10 @@ fn seed(db: &TestDb, count: usize, extra: &[&str]) -> String {
     let count = count.to_string();
     let mut args = vec!["seed", "--count", count.as_str()];
     args.extend_from_slice(extra);
-    db.cli(&args).ok().stdout
+    let out = db.cli(&args).ok();
+    // Not a terminal here: no progress bar, nothing at all on stderr.
+    assert_eq!(out.stderr, "", "{out:?}");
+    out.stdout
 }
 
 fn seed_is_exact_around_statement_boundaries(db: &TestDb) {
