@@ -27,6 +27,21 @@ enum Plan {
     Refresh { dry_run: bool },
 }
 
+impl Plan {
+    /// Whether the command only reads: status, list, and every dry run.
+    fn reads_only(&self) -> bool {
+        match self {
+            Plan::Status { .. } | Plan::List(_) => true,
+            Plan::CreateTables { dry_run }
+            | Plan::DropTables { dry_run }
+            | Plan::Up { dry_run, .. }
+            | Plan::Down { dry_run, .. }
+            | Plan::Refresh { dry_run } => *dry_run,
+            Plan::AddStudent(_) | Plan::Seed(_) => false,
+        }
+    }
+}
+
 /// Checks the input and asks for confirmation, before any connection is made: bad input
 /// must fail the same way whether or not the server is up.
 fn plan(command: &Command, settings: &Resolved) -> Result<Plan, Failure> {
@@ -122,6 +137,7 @@ pub async fn run(opt: &Opt, settings: &Resolved) -> Result<(), Failure> {
     let connect = ConnectSettings {
         url: settings.database.url.value.clone(),
         connect_timeout: std::time::Duration::from_secs(settings.connect_timeout.value),
+        read_only: plan.reads_only(),
     };
     let db = service::connect(&connect).await?;
     let result = match plan {

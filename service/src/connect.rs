@@ -23,6 +23,9 @@ pub struct ConnectSettings {
     pub url: String,
     /// Upper bound on reaching the server and logging in.
     pub connect_timeout: Duration,
+    /// For commands that only read: a SQLite file is opened read-only and never created (a
+    /// missing file reads as an empty database). Servers enforce this with the user's grants.
+    pub read_only: bool,
 }
 
 impl std::fmt::Debug for ConnectSettings {
@@ -30,6 +33,7 @@ impl std::fmt::Debug for ConnectSettings {
         f.debug_struct("ConnectSettings")
             .field("url", &redact_url(&self.url))
             .field("connect_timeout", &self.connect_timeout)
+            .field("read_only", &self.read_only)
             .finish()
     }
 }
@@ -40,6 +44,7 @@ impl ConnectSettings {
         ConnectSettings {
             url: url.into(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            read_only: false,
         }
     }
 }
@@ -152,7 +157,17 @@ pub fn scrub_password(message: &str, raw_url: &str) -> String {
 /// Connects and logs in, failing with [`Error::Unreachable`] within the connect timeout.
 pub async fn connect(settings: &ConnectSettings) -> Result<DatabaseConnection> {
     let checked = check_url(&settings.url)?;
-    let mut options = ConnectOptions::new(checked.driver_url.clone());
+    let sqlite = checked.backend == DbBackend::Sqlite;
+    // Reading a file that does not exist is reading an empty database; creating the file
+    // just to read it would be a change.
+    let missing_file =
+        sqlite && settings.read_only && !std::path::Path::new(&checked.target).exists();
+    let driver_url = if missing_file {
+        "sqlite::memory:".to_owned()
+    } else {
+        checked.driver_url.clone()
+    };
+    let mut options = ConnectOptions::new(driver_url);
     options
         .connect_timeout(settings.connect_timeout)
         .acquire_timeout(settings.connect_timeout)
@@ -161,10 +176,16 @@ pub async fn connect(settings: &ConnectSettings) -> Result<DatabaseConnection> {
         // Statements are echoed by SeaORM's `debug-print` (target `sea_orm::driver`), with
         // their values, when the caller installs a subscriber; sqlx's own log would repeat them.
         .sqlx_logging(false);
-    if checked.backend == DbBackend::Sqlite {
-        let create = !checked.sqlite_mode_given;
+    if sqlite && !missing_file {
+        let read_only = settings.read_only;
+        let create = !checked.sqlite_mode_given && !read_only;
         options.map_sqlx_sqlite_opts(move |o| {
             let o = o.busy_timeout(SQLITE_BUSY_TIMEOUT);
+            let o = if read_only {
+                o.read_only(true).create_if_missing(false)
+            } else {
+                o
+            };
             if create { o.create_if_missing(true) } else { o }
         });
     }

@@ -285,3 +285,40 @@ fn read_only_user_can_run_status_and_dry_runs(backend: tests::Backend) {
     as_reader(&["list", "--format", "csv"]).ok();
     assert_eq!(db.rows().len(), 3);
 }
+
+#[test]
+fn sqlite_read_only_commands_never_create_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        tests::Out::from_output(
+            std::process::Command::new(tests::cli_path())
+                .current_dir(dir.path())
+                .env_remove("DATABASE_URL")
+                .args(args)
+                .output()
+                .unwrap(),
+        )
+    };
+    let status = run(&["migrate", "status", "--check"]).fails(1);
+    assert!(status.stdout.contains("pending"), "{status:?}");
+    run(&["list"]).fails(5);
+    let plan = run(&["create-tables", "--dry-run"]).ok();
+    assert!(plan.stdout.contains("CREATE TABLE \"student\""), "{plan:?}");
+    run(&["drop-tables", "--dry-run"]).ok();
+    assert!(
+        !dir.path().join("students.db").exists(),
+        "a read-only command created students.db"
+    );
+
+    // An existing file is opened read-only: a dry run leaves it byte for byte the same.
+    run(&["create-tables"]).ok();
+    run(&["seed", "--count", "20"]).ok();
+    let before = std::fs::read(dir.path().join("students.db")).unwrap();
+    run(&["migrate", "refresh", "--dry-run"]).ok();
+    run(&["list", "--format", "csv"]).ok();
+    run(&["migrate", "status"]).ok();
+    assert_eq!(
+        std::fs::read(dir.path().join("students.db")).unwrap(),
+        before
+    );
+}
