@@ -32,8 +32,10 @@ esac
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 chmod 700 "$work"
+# Option-file values are quoted: unquoted, a `#` in a password starts a comment.
+optval() { local v=${1//\\/\\\\}; printf '"%s"' "${v//\"/\\\"}"; }
 printf '[client]\nuser=%s\npassword=%s\nhost=%s\nport=%s\nlocal-infile=1\n' \
-  "$M_USER" "$M_PASS" "$M_HOST" "$M_PORT" > "$work/my.cnf"
+  "$(optval "$M_USER")" "$(optval "$M_PASS")" "$M_HOST" "$M_PORT" > "$work/my.cnf"
 DB=cli_bench
 my() { mariadb --defaults-extra-file="$work/my.cnf" "$@"; }
 MYSQL_URL_DB=$(python3 - "$BENCH_MYSQL_URL" "$DB" <<'PY'
