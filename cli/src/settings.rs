@@ -173,7 +173,7 @@ pub struct Sourced<T> {
 pub struct ResolvedUrl {
     pub url: Sourced<String>,
     /// `(key, shown value, source)`; passwords are shown as `***`.
-    pub parts: Vec<(&'static str, String, Source)>,
+    pub parts: Parts,
 }
 
 /// Everything the CLI needs from its settings.
@@ -358,9 +358,15 @@ fn url_from_file(
             format!("`{key}` is missing: with database parts, set {key} (or a whole `url`)"),
         )
     };
-    let mut parts = Vec::new();
+    let mut parts = Parts::new();
 
-    let (d_table, dialect) = first(layers, |t| &t.dialect).ok_or_else(|| missing("dialect"))?;
+    let (d_table, dialect) = required(
+        f,
+        &mut parts,
+        "dialect",
+        first(layers, |t| &t.dialect),
+        &missing,
+    )?;
     let scheme = match dialect.get_ref().as_str() {
         "mysql" | "mariadb" => "mysql",
         "postgres" | "postgresql" => "postgres",
@@ -373,11 +379,6 @@ fn url_from_file(
             ));
         }
     };
-    parts.push((
-        "dialect",
-        dialect.get_ref().clone(),
-        f.source(d_table, dialect.span()),
-    ));
     if let Some((t, driver)) = first(layers, |t| &t.driver) {
         if !KNOWN_DRIVERS.contains(&driver.get_ref().as_str()) {
             return Err(f.fail(
@@ -396,12 +397,13 @@ fn url_from_file(
             f.source(t, driver.span()),
         ));
     }
-    let (db_table, database) = first(layers, |t| &t.database).ok_or_else(|| missing("database"))?;
-    parts.push((
+    let (_, database) = required(
+        f,
+        &mut parts,
         "database",
-        database.get_ref().clone(),
-        f.source(db_table, database.span()),
-    ));
+        first(layers, |t| &t.database),
+        &missing,
+    )?;
 
     if scheme == "sqlite" {
         let url = format!("sqlite://{}?mode=rwc", database.get_ref());
@@ -414,18 +416,14 @@ fn url_from_file(
         }));
     }
 
-    let (h_table, host) = first(layers, |t| &t.host).ok_or_else(|| missing("host"))?;
-    parts.push((
-        "host",
-        host.get_ref().clone(),
-        f.source(h_table, host.span()),
-    ));
-    let (u_table, username) = first(layers, |t| &t.username).ok_or_else(|| missing("username"))?;
-    parts.push((
+    let (_, host) = required(f, &mut parts, "host", first(layers, |t| &t.host), &missing)?;
+    let (_, username) = required(
+        f,
+        &mut parts,
         "username",
-        username.get_ref().clone(),
-        f.source(u_table, username.span()),
-    ));
+        first(layers, |t| &t.username),
+        &missing,
+    )?;
     let port = first(layers, |t| &t.port);
     if let Some((t, p)) = port {
         parts.push(("port", p.get_ref().to_string(), f.source(t, p.span())));
@@ -508,6 +506,22 @@ const USERINFO: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERI
 
 fn userinfo(raw: &str) -> String {
     percent_encoding::utf8_percent_encode(raw, USERINFO).to_string()
+}
+
+/// The database parts as `cli config` lists them: key, value shown, and where it came from.
+type Parts = Vec<(&'static str, String, Source)>;
+
+/// A string part that must be set: records it and its source in `parts`, or fails naming it.
+fn required<'a>(
+    f: &SettingsFile,
+    parts: &mut Parts,
+    key: &'static str,
+    found: Option<(&'a str, &'a Spanned<String>)>,
+    missing: &dyn Fn(&str) -> SettingsError,
+) -> Result<(&'a str, &'a Spanned<String>), SettingsError> {
+    let (table, value) = found.ok_or_else(|| missing(key))?;
+    parts.push((key, value.get_ref().clone(), f.source(table, value.span())));
+    Ok((table, value))
 }
 
 fn has_parts(t: &Table) -> bool {

@@ -23,6 +23,17 @@ use rand::Rng;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait, QueryOrder, Statement};
 use tempfile::TempDir;
 
+/// The original tutorial's first row: `cli add-student --name 小明 --age 16 --score 80`.
+pub const ADD_XIAOMING: [&str; 7] = [
+    "add-student",
+    "--name",
+    "小明",
+    "--age",
+    "16",
+    "--score",
+    "80",
+];
+
 /// A database server kind the tests cover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
-use tests::{TestDb, each_backend};
+use tests::{ADD_XIAOMING, TestDb, each_backend};
 use unicode_width::UnicodeWidthStr;
 
 each_backend!(
@@ -46,17 +46,7 @@ fn create_tables_twice_is_a_no_op(db: &TestDb) {
 
 fn add_student_prints_the_row_and_stores_it(db: &TestDb) {
     db.create_tables();
-    let out = db
-        .cli(&[
-            "add-student",
-            "--name",
-            "小明",
-            "--age",
-            "16",
-            "--score",
-            "80",
-        ])
-        .ok();
+    let out = db.cli(&ADD_XIAOMING).ok();
     assert_eq!(
         out.stdout.trim(),
         "added student 1: name 小明, age 16, score 80.0"
@@ -211,16 +201,7 @@ fn list_empty_table_in_every_format(db: &TestDb) {
 
 fn list_formats_agree_with_the_database(db: &TestDb) {
     db.create_tables();
-    db.cli(&[
-        "add-student",
-        "--name",
-        "小明",
-        "--age",
-        "16",
-        "--score",
-        "80",
-    ])
-    .ok();
+    db.cli(&ADD_XIAOMING).ok();
     db.cli(&["seed", "--count", "25", "--seed", "9"]).ok();
     let rows = db.rows();
     assert_eq!(rows.len(), 26);

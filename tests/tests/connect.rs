@@ -5,7 +5,7 @@
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
 
-use tests::{Backend, Out, TestDb, admin_url, cli_path};
+use tests::{ADD_XIAOMING, Backend, Out, TestDb, admin_url, cli_path};
 
 fn cli_in(dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(cli_path());
@@ -110,16 +110,7 @@ fn no_url_uses_students_db_in_the_current_directory() {
     let dir = tempfile::tempdir().unwrap();
     run(cli_in(dir.path()).arg("create-tables")).ok();
     assert!(dir.path().join("students.db").exists());
-    run(cli_in(dir.path()).args([
-        "add-student",
-        "--name",
-        "小明",
-        "--age",
-        "16",
-        "--score",
-        "80",
-    ]))
-    .ok();
+    run(cli_in(dir.path()).args(ADD_XIAOMING)).ok();
     run(cli_in(dir.path()).args(["seed", "--count", "10"])).ok();
     let out = run(cli_in(dir.path()).args(["list", "--format", "csv"])).ok();
     assert_eq!(out.stdout.lines().count(), 12, "{out:?}");
