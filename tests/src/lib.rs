@@ -92,6 +92,33 @@ pub fn cli_path() -> &'static Path {
     })
 }
 
+/// Every environment variable `cli` reads on its own, plus `RUST_LOG`.
+const TOOL_VARIABLES: &[&str] = &[
+    "DATABASE_URL",
+    "APP_ENV",
+    "STUDENTS_CONFIG",
+    "STUDENTS_DB_PASSWORD",
+    "RUST_LOG",
+];
+
+/// `cli` run in `dir` with none of the variables it reads inherited from the developer's
+/// shell: the one way tests start it, so `APP_ENV=product` in a shell changes no result.
+pub fn cli_command(dir: &Path) -> Command {
+    let mut cmd = Command::new(cli_path());
+    cmd.current_dir(dir);
+    hermetic(&mut cmd);
+    cmd
+}
+
+/// Removes from `cmd`'s environment every variable `cli` reads, for commands that start `cli`
+/// indirectly (through `script`, say).
+pub fn hermetic(cmd: &mut Command) -> &mut Command {
+    for var in TOOL_VARIABLES {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
 /// What one run of `cli` did.
 #[derive(Debug)]
 pub struct Out {
@@ -226,10 +253,8 @@ impl TestDb {
 
     /// `cli` with `DATABASE_URL` pointing here, run in the work directory.
     pub fn command(&self) -> Command {
-        let mut cmd = Command::new(cli_path());
-        cmd.current_dir(self.workdir.path())
-            .env("DATABASE_URL", &self.url)
-            .env_remove("RUST_LOG");
+        let mut cmd = cli_command(self.workdir.path());
+        cmd.env("DATABASE_URL", &self.url);
         cmd
     }
 

@@ -5,15 +5,7 @@
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
 
-use tests::{ADD_XIAOMING, Backend, Out, TestDb, admin_url, cli_path};
-
-fn cli_in(dir: &std::path::Path) -> Command {
-    let mut cmd = Command::new(cli_path());
-    cmd.current_dir(dir)
-        .env_remove("DATABASE_URL")
-        .env_remove("RUST_LOG");
-    cmd
-}
+use tests::{ADD_XIAOMING, Backend, Out, TestDb, admin_url, cli_command, cli_path};
 
 fn run(cmd: &mut Command) -> Out {
     Out::from_output(cmd.output().unwrap())
@@ -34,7 +26,7 @@ fn unreachable_server_exits_4_naming_the_host() {
     let port = closed_port();
     for scheme in ["mysql", "postgres"] {
         let url = format!("{scheme}://app:s3cr3t-pw@127.0.0.1:{port}/db");
-        let out = run(cli_in(dir.path()).args(["--database-url", &url, "list"])).fails(4);
+        let out = run(cli_command(dir.path()).args(["--database-url", &url, "list"])).fails(4);
         assert!(out.stderr.contains(&format!("127.0.0.1:{port}")), "{out:?}");
         assert!(out.stderr.contains("connection refused"), "{out:?}");
         assert!(!out.stderr.contains("s3cr3t-pw"), "{out:?}");
@@ -48,9 +40,14 @@ fn silent_server_times_out_with_exit_4() {
     let port = listener.local_addr().unwrap().port();
     let dir = tempfile::tempdir().unwrap();
     let url = format!("mysql://app:pw@127.0.0.1:{port}/db");
-    let out =
-        run(cli_in(dir.path()).args(["--connect-timeout", "1", "--database-url", &url, "list"]))
-            .fails(4);
+    let out = run(cli_command(dir.path()).args([
+        "--connect-timeout",
+        "1",
+        "--database-url",
+        &url,
+        "list",
+    ]))
+    .fails(4);
     assert!(out.stderr.contains("no answer within 1s"), "{out:?}");
     drop(listener);
 }
@@ -63,7 +60,7 @@ fn mysql_wrong_password_exits_4_without_showing_it() {
     let mut url = url::Url::parse(&admin).unwrap();
     url.set_password(Some("Wr0ng@pass:word")).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let out = run(cli_in(dir.path()).args(["--database-url", url.as_str(), "list"])).fails(4);
+    let out = run(cli_command(dir.path()).args(["--database-url", url.as_str(), "list"])).fails(4);
     assert!(out.stderr.contains("Access denied"), "{out:?}");
     assert!(!out.stderr.contains("Wr0ng"), "{out:?}");
 }
@@ -76,7 +73,7 @@ fn bad_urls_exit_2_without_showing_the_password() {
         "not a url topsecret",
         "mysql://u:topsecret@/db",
     ] {
-        let out = run(cli_in(dir.path()).args(["--database-url", url, "list"])).fails(2);
+        let out = run(cli_command(dir.path()).args(["--database-url", url, "list"])).fails(2);
         assert!(!out.stderr.contains("topsecret"), "{url}: {out:?}");
     }
 }
@@ -84,7 +81,7 @@ fn bad_urls_exit_2_without_showing_the_password() {
 #[test]
 fn help_hides_the_database_url_value_and_documents_every_command() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run(cli_in(dir.path())
+    let out = run(cli_command(dir.path())
         .env("DATABASE_URL", "mysql://u:topsecret@h/db")
         .arg("--help"))
     .ok();
@@ -108,11 +105,11 @@ fn help_hides_the_database_url_value_and_documents_every_command() {
 #[test]
 fn no_url_uses_students_db_in_the_current_directory() {
     let dir = tempfile::tempdir().unwrap();
-    run(cli_in(dir.path()).arg("create-tables")).ok();
+    run(cli_command(dir.path()).arg("create-tables")).ok();
     assert!(dir.path().join("students.db").exists());
-    run(cli_in(dir.path()).args(ADD_XIAOMING)).ok();
-    run(cli_in(dir.path()).args(["seed", "--count", "10"])).ok();
-    let out = run(cli_in(dir.path()).args(["list", "--format", "csv"])).ok();
+    run(cli_command(dir.path()).args(ADD_XIAOMING)).ok();
+    run(cli_command(dir.path()).args(["seed", "--count", "10"])).ok();
+    let out = run(cli_command(dir.path()).args(["list", "--format", "csv"])).ok();
     assert_eq!(out.stdout.lines().count(), 12, "{out:?}");
     assert!(out.stdout.contains("1,小明,16,80.0"), "{out:?}");
 }
@@ -125,11 +122,11 @@ fn dotenv_in_the_current_directory_supplies_the_url() {
         "DATABASE_URL=sqlite://from_dotenv.db?mode=rwc\n",
     )
     .unwrap();
-    run(cli_in(dir.path()).arg("create-tables")).ok();
+    run(cli_command(dir.path()).arg("create-tables")).ok();
     assert!(dir.path().join("from_dotenv.db").exists());
     assert!(!dir.path().join("students.db").exists());
     // The flag wins over `.env`.
-    run(cli_in(dir.path()).args([
+    run(cli_command(dir.path()).args([
         "--database-url",
         "sqlite://flag.db?mode=rwc",
         "create-tables",
@@ -184,7 +181,7 @@ fn drop_tables_without_a_terminal_proceeds_without_asking() {
 fn cli_on_a_terminal(db: &TestDb, args: &str, typed: &str) -> Out {
     use std::io::Write;
     let inner = format!("{} {args}", cli_path().display());
-    let mut child = Command::new("script")
+    let mut child = tests::hermetic(&mut Command::new("script"))
         .args(["-qec", &inner, "/dev/null"])
         .current_dir(db.workdir.path())
         .env("DATABASE_URL", &db.url)
@@ -223,11 +220,11 @@ fn drop_tables_on_a_terminal_asks_and_respects_no() {
 #[test]
 fn usage_errors_are_one_line_naming_the_flag_with_exit_2() {
     let dir = tempfile::tempdir().unwrap();
-    let missing = run(cli_in(dir.path()).arg("add-student")).fails(2);
+    let missing = run(cli_command(dir.path()).arg("add-student")).fails(2);
     assert!(missing.stderr.contains("--name"), "{missing:?}");
-    let bad = run(cli_in(dir.path()).args(["seed", "--count", "many"])).fails(2);
+    let bad = run(cli_command(dir.path()).args(["seed", "--count", "many"])).fails(2);
     assert!(bad.stderr.contains("'many'"), "{bad:?}");
-    run(cli_in(dir.path()).arg("lst")).fails(2);
+    run(cli_command(dir.path()).arg("lst")).fails(2);
     assert!(
         !dir.path().join("students.db").exists(),
         "bad input must not touch the database"

@@ -290,14 +290,7 @@ fn read_only_user_can_run_status_and_dry_runs(backend: tests::Backend) {
 fn sqlite_read_only_commands_never_create_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
-        tests::Out::from_output(
-            std::process::Command::new(tests::cli_path())
-                .current_dir(dir.path())
-                .env_remove("DATABASE_URL")
-                .args(args)
-                .output()
-                .unwrap(),
-        )
+        tests::Out::from_output(tests::cli_command(dir.path()).args(args).output().unwrap())
     };
     let status = run(&["migrate", "status", "--check"]).fails(1);
     assert!(status.stdout.contains("pending"), "{status:?}");

@@ -5,25 +5,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use tests::{Backend, Out, TestDb, cli_path, each_backend};
+use tests::{Backend, Out, TestDb, cli_command, each_backend};
 
 each_backend!(settings_parts_log_in_with_a_password_needing_encoding);
-
-/// `cli` in `dir` with none of the settings variables inherited from the test's environment.
-fn cli_in(dir: &Path) -> Command {
-    let mut cmd = Command::new(cli_path());
-    cmd.current_dir(dir);
-    for var in [
-        "DATABASE_URL",
-        "APP_ENV",
-        "STUDENTS_CONFIG",
-        "RUST_LOG",
-        "STUDENTS_DB_PASSWORD",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd
-}
 
 fn run(cmd: &mut Command) -> Out {
     Out::from_output(cmd.output().unwrap())
@@ -81,12 +65,12 @@ fn settings_parts_log_in_with_a_password_needing_encoding(db: &TestDb) {
     for key in ["password", "password_env"] {
         let (text, password) = parts_of(db, key);
         std::fs::write(db.workdir.path().join("settings.toml"), &text).unwrap();
-        let mut cmd = cli_in(db.workdir.path());
+        let mut cmd = cli_command(db.workdir.path());
         if let Some(p) = &password {
             cmd.env("CLI_TEST_DB_PASSWORD", p);
         }
         run(cmd.arg("create-tables")).ok();
-        let mut cmd = cli_in(db.workdir.path());
+        let mut cmd = cli_command(db.workdir.path());
         if let Some(p) = &password {
             cmd.env("CLI_TEST_DB_PASSWORD", p);
         }
@@ -110,7 +94,7 @@ fn settings_parts_log_in_with_a_password_needing_encoding(db: &TestDb) {
         }
         if key == "password_env" && password.is_some() {
             // Without the variable: a settings error naming the key, not a failed login.
-            let out = run(cli_in(db.workdir.path()).arg("list")).fails(2);
+            let out = run(cli_command(db.workdir.path()).arg("list")).fails(2);
             assert!(
                 out.stderr.contains("settings.toml:")
                     && out.stderr.contains("CLI_TEST_DB_PASSWORD"),
@@ -150,7 +134,7 @@ fn config_line<'a>(out: &'a Out, key: &str) -> &'a str {
 #[test]
 fn profile_comes_from_flag_environment_or_default() {
     let dir = profiles_dir();
-    let out = run(cli_in(dir.path()).arg("config")).ok();
+    let out = run(cli_command(dir.path()).arg("config")).ok();
     assert!(
         config_line(&out, "profile").contains("develop")
             && config_line(&out, "profile").ends_with("default"),
@@ -169,7 +153,7 @@ fn profile_comes_from_flag_environment_or_default() {
         "{out:?}"
     );
 
-    let out = run(cli_in(dir.path()).env("APP_ENV", "test").arg("config")).ok();
+    let out = run(cli_command(dir.path()).env("APP_ENV", "test").arg("config")).ok();
     assert!(
         config_line(&out, "profile").ends_with("environment APP_ENV"),
         "{out:?}"
@@ -181,7 +165,7 @@ fn profile_comes_from_flag_environment_or_default() {
     assert!(config_line(&out, "echo").contains("true"), "{out:?}");
 
     // A profile without a table of its own is [default].
-    let out = run(cli_in(dir.path()).args(["--env", "product", "config"])).ok();
+    let out = run(cli_command(dir.path()).args(["--env", "product", "config"])).ok();
     assert!(
         config_line(&out, "profile").ends_with("flag --env"),
         "{out:?}"
@@ -191,7 +175,7 @@ fn profile_comes_from_flag_environment_or_default() {
         "{out:?}"
     );
 
-    run(cli_in(dir.path()).args(["--env", "test", "create-tables"])).ok();
+    run(cli_command(dir.path()).args(["--env", "test", "create-tables"])).ok();
     assert!(dir.path().join("test.db").exists() && !dir.path().join("develop.db").exists());
 }
 
@@ -203,7 +187,7 @@ fn url_precedence_is_flag_then_environment_then_dotenv_then_file() {
         "DATABASE_URL=sqlite://dotenv.db?mode=rwc\n",
     )
     .unwrap();
-    let out = run(cli_in(dir.path()).arg("config")).ok();
+    let out = run(cli_command(dir.path()).arg("config")).ok();
     assert!(
         config_line(&out, "database url").contains("dotenv.db"),
         "{out:?}"
@@ -213,7 +197,7 @@ fn url_precedence_is_flag_then_environment_then_dotenv_then_file() {
         "{out:?}"
     );
 
-    let out = run(cli_in(dir.path())
+    let out = run(cli_command(dir.path())
         .env("DATABASE_URL", "sqlite://env.db")
         .arg("config"))
     .ok();
@@ -222,7 +206,7 @@ fn url_precedence_is_flag_then_environment_then_dotenv_then_file() {
         "{out:?}"
     );
 
-    let out = run(cli_in(dir.path())
+    let out = run(cli_command(dir.path())
         .env("DATABASE_URL", "sqlite://env.db")
         .args(["config", "--database-url", "mysql://u:hunter22@h/db"]))
     .ok();
@@ -247,13 +231,14 @@ fn config_file_from_flag_or_environment_and_echo_from_the_file() {
     )
     .unwrap();
     let out =
-        run(cli_in(dir.path()).args(["--config", other.to_str().unwrap(), "create-tables"])).ok();
+        run(cli_command(dir.path()).args(["--config", other.to_str().unwrap(), "create-tables"]))
+            .ok();
     assert!(
         out.stderr.contains("CREATE TABLE"),
         "echo = true prints SQL: {out:?}"
     );
     assert!(dir.path().join("other.db").exists());
-    let out = run(cli_in(dir.path())
+    let out = run(cli_command(dir.path())
         .env("STUDENTS_CONFIG", &other)
         .arg("config"))
     .ok();
@@ -261,7 +246,7 @@ fn config_file_from_flag_or_environment_and_echo_from_the_file() {
         config_line(&out, "settings file").contains("other.toml"),
         "{out:?}"
     );
-    let missing = run(cli_in(dir.path()).args(["--config", "nope.toml", "list"])).fails(2);
+    let missing = run(cli_command(dir.path()).args(["--config", "nope.toml", "list"])).fails(2);
     assert!(missing.stderr.contains("nope.toml"), "{missing:?}");
 }
 
@@ -292,7 +277,7 @@ fn bad_settings_exit_2_naming_file_line_and_key() {
     ];
     for (text, place, key) in cases {
         std::fs::write(dir.path().join("settings.toml"), text).unwrap();
-        let out = run(cli_in(dir.path()).arg("list")).fails(2);
+        let out = run(cli_command(dir.path()).arg("list")).fails(2);
         assert!(
             out.stderr.contains(place) && out.stderr.contains(key),
             "{text}\n{out:?}"
@@ -300,7 +285,7 @@ fn bad_settings_exit_2_naming_file_line_and_key() {
         assert!(!out.stderr.contains("Sup3rS3cret"), "{out:?}");
     }
     std::fs::write(dir.path().join("settings.toml"), PROFILES).unwrap();
-    let out = run(cli_in(dir.path()).args(["--env", "staging", "list"])).fails(2);
+    let out = run(cli_command(dir.path()).args(["--env", "staging", "list"])).fails(2);
     assert!(
         out.stderr.contains("unknown profile `staging`") && out.stderr.contains("settings.toml"),
         "{out:?}"
@@ -316,7 +301,7 @@ fn settings_example_mirrors_the_original_profiles() {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../settings.example.toml");
     let dir = tempfile::tempdir().unwrap();
     let config = |args: &[&str]| {
-        let mut cmd = cli_in(dir.path());
+        let mut cmd = cli_command(dir.path());
         cmd.arg("--config").arg(&example).args(args).arg("config");
         cmd
     };
