@@ -1,35 +1,36 @@
-//! How a failed run is reported: one `error:` line on stderr and a documented exit code.
+//! How a run ends: one `error:` line on stderr and a documented exit code. Nothing here can
+//! panic, whatever state stdout and stderr are in.
 
-use std::io;
+use std::io::{self, Write};
 use std::process::ExitCode;
 
-/// Exit codes, as documented in the README.
+use settings::SettingsError;
+
+/// Exit codes, as documented in the README. Codes 2–5 and 130 are also what the settings and
+/// service errors give through their `exit_code()`.
 pub mod code {
     /// Anything not listed below.
     pub const OTHER: u8 = 1;
-    /// Invalid input: a bad flag or value, a bad URL, or `.env` that cannot be read (as clap).
+    /// Invalid input: a bad flag or value, a bad URL, unusable settings (as clap).
     pub const INVALID_INPUT: u8 = 2;
-    /// The name is already taken.
-    pub const DUPLICATE_NAME: u8 = 3;
-    /// The database is unreachable or refused the login.
-    pub const UNREACHABLE: u8 = 4;
-    /// The tables do not exist yet.
-    pub const TABLES_MISSING: u8 = 5;
-    /// Interrupted by Ctrl-C (128 + SIGINT), after rolling back.
-    pub const INTERRUPTED: u8 = 130;
+    /// The change was made (and committed), but the report of it could not be written: stdout
+    /// was closed or full. Running the command again would repeat the change.
+    pub const UNREPORTED: u8 = 6;
 }
 
 /// Why a run did not succeed.
 #[derive(Debug)]
 pub enum Failure {
+    /// The settings cannot be used.
+    Settings(SettingsError),
     /// The service refused or failed.
     Service(service::Error),
-    /// Writing to stdout or reading stdin failed.
+    /// Writing the output of a command that changed nothing failed.
     Output(io::Error),
+    /// The command's change was made, but its report could not be written.
+    Unreported(io::Error),
     /// The user answered no to a confirmation.
     Declined,
-    /// A problem with the settings themselves (`.env`, the settings file, the profile).
-    Config(String),
     /// A destructive command refused under the production profile without `--yes`.
     Refused(String),
     /// `migrate status --check` found pending migrations.
@@ -42,22 +43,29 @@ impl From<service::Error> for Failure {
     }
 }
 
+impl From<SettingsError> for Failure {
+    fn from(e: SettingsError) -> Self {
+        Failure::Settings(e)
+    }
+}
+
 impl Failure {
-    /// Reports the failure on stderr, without `url`'s password, and gives the exit code.
-    pub fn report(&self, url: &str) -> ExitCode {
-        use service::Error as E;
-        let (message, hint, status) = match self {
-            // A reader that went away (`cli list | head`) is not an error.
-            Failure::Output(e) if e.kind() == io::ErrorKind::BrokenPipe => {
-                return ExitCode::SUCCESS;
-            }
+    /// The message, the hint and the exit code; `None` for a failure that is not one (a
+    /// reader that went away from the output of a read-only command, like `cli list | head`).
+    fn describe(&self) -> Option<(String, Option<&'static str>, u8)> {
+        Some(match self {
+            Failure::Output(e) if e.kind() == io::ErrorKind::BrokenPipe => return None,
             Failure::Output(e) => (format!("cannot write output: {e}"), None, code::OTHER),
+            Failure::Unreported(e) => (
+                format!("the change was made, but its report could not be written: {e}"),
+                None,
+                code::UNREPORTED,
+            ),
             Failure::Declined => (
                 "not confirmed; nothing was dropped".to_owned(),
                 None,
                 code::OTHER,
             ),
-            Failure::Config(msg) => (msg.clone(), None, code::INVALID_INPUT),
             Failure::Refused(msg) => (msg.clone(), None, code::INVALID_INPUT),
             Failure::Pending(n) => (
                 format!(
@@ -67,17 +75,15 @@ impl Failure {
                 Some("run `cli migrate up`"),
                 code::OTHER,
             ),
-            Failure::Service(e) => {
-                let status = match e {
-                    E::Invalid { .. } | E::InvalidUrl { .. } => code::INVALID_INPUT,
-                    E::DuplicateName(_) => code::DUPLICATE_NAME,
-                    E::Unreachable { .. } => code::UNREACHABLE,
-                    E::TablesMissing => code::TABLES_MISSING,
-                    E::Interrupted => code::INTERRUPTED,
-                    E::Database(_) => code::OTHER,
-                };
-                (e.to_string(), e.hint(), status)
-            }
+            Failure::Settings(e) => (e.to_string(), e.hint(), e.exit_code()),
+            Failure::Service(e) => (e.to_string(), e.hint(), e.exit_code()),
+        })
+    }
+
+    /// Reports the failure on stderr (if stderr can be written at all) and gives the code.
+    pub fn report(&self) -> ExitCode {
+        let Some((message, hint, status)) = self.describe() else {
+            return ExitCode::SUCCESS;
         };
         let line = match hint {
             Some(h) => format!("error: {message}; hint: {h}"),
@@ -85,7 +91,8 @@ impl Failure {
         };
         // One line, whatever the driver's message contained.
         let line = line.replace(['\n', '\r'], " ");
-        eprintln!("{}", service::scrub_password(&line, url));
+        // Nowhere left to report a failure to report: the exit code still tells.
+        let _unwritable = writeln!(io::stderr().lock(), "{line}");
         ExitCode::from(status)
     }
 }

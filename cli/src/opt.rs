@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 ///
 /// The database is taken from --database-url, else DATABASE_URL (environment or `.env`), else
 /// the chosen profile of the settings file (`settings.toml`), else the SQLite file
-/// `students.db` in the current directory, created on first use.
+/// `students.db` in the current directory, created by `create-tables`.
 #[derive(Debug, Parser)]
 #[command(name = "cli", version, propagate_version = true, max_term_width = 100)]
 pub struct Opt {
@@ -17,34 +17,47 @@ pub struct Opt {
     pub command: Command,
 }
 
-/// Flags every command takes.
+/// Flags every command takes. The environment variables they fall back to are read by the
+/// `settings` crate, not by clap, so `--help` works whatever the environment holds.
 #[derive(Debug, Args)]
 pub struct GlobalOpts {
-    /// Database URL, e.g. mysql://user:pass@127.0.0.1:3306/my_flask; also read from `.env`.
-    #[arg(
-        long,
-        global = true,
-        env = "DATABASE_URL",
-        hide_env_values = true,
-        value_name = "URL"
-    )]
+    /// Database URL, e.g. mysql://user:pass@127.0.0.1:3306/my_flask [env: DATABASE_URL, also read from ./.env].
+    #[arg(long, global = true, value_name = "URL")]
     pub database_url: Option<String>,
 
-    /// Settings file with [default], [develop], [test] and [product] tables [default: ./settings.toml if present].
-    #[arg(long, global = true, env = "STUDENTS_CONFIG", value_name = "FILE")]
+    /// Settings file with [default], [develop], [test] and [product] tables [env: STUDENTS_CONFIG] [default: ./settings.toml if present].
+    #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<std::path::PathBuf>,
 
-    /// Settings profile: develop, test or product [default: develop].
-    #[arg(long = "env", global = true, env = "APP_ENV", value_name = "NAME")]
+    /// Settings profile: develop, test or product [env: APP_ENV] [default: develop].
+    #[arg(long = "env", global = true, value_name = "NAME")]
     pub profile: Option<String>,
 
     /// Seconds to wait for the server to accept the connection and login [default: 5].
     #[arg(long, global = true, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub connect_timeout: Option<u64>,
 
+    /// SQLite: seconds a write waits for another process's lock before failing [default: 60].
+    #[arg(long, global = true, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=86400))]
+    pub busy_timeout: Option<u64>,
+
     /// Echo every SQL statement to stderr.
     #[arg(short, long, global = true)]
     pub verbose: bool,
+}
+
+impl GlobalOpts {
+    /// What the flags say, for the settings resolver.
+    pub fn flags(&self) -> settings::Flags {
+        settings::Flags {
+            database_url: self.database_url.clone(),
+            config: self.config.clone(),
+            profile: self.profile.clone(),
+            connect_timeout: self.connect_timeout,
+            busy_timeout: self.busy_timeout,
+            echo: self.verbose,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -198,6 +211,40 @@ pub enum Format {
     Json,
     /// Comma-separated values with a header row.
     Csv,
+}
+
+/// Help and version go to stdout as usual; usage errors become one `error:` line, exit 2.
+pub fn clap_failure(e: &clap::Error) -> std::process::ExitCode {
+    use std::io::Write;
+
+    use clap::error::ErrorKind;
+    let invalid = std::process::ExitCode::from(crate::exit::code::INVALID_INPUT);
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        return match e.print() {
+            Ok(()) if e.use_stderr() => invalid,
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(_) => std::process::ExitCode::from(crate::exit::code::OTHER),
+        };
+    }
+    // clap's message may continue on indented lines (the missing flags) before a blank line
+    // and the usage; those lines belong to the one line we print.
+    let rendered = e.render().to_string();
+    let message: Vec<&str> = rendered
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let _unwritable = writeln!(
+        std::io::stderr().lock(),
+        "{}; see `cli --help`",
+        message.join(" ")
+    );
+    invalid
 }
 
 #[cfg(test)]

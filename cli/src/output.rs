@@ -1,7 +1,7 @@
 //! Writes students to stdout as they stream in: a table for people, JSON or CSV for programs.
 //!
-//! Nothing here holds more than one row, so printing a million rows takes no more memory
-//! than printing ten.
+//! Memory is bounded whatever the row count: JSON and CSV hold one row; the table holds its
+//! first page, to fit the column widths to the data, then streams.
 
 use std::io::{self, Write};
 
@@ -12,81 +12,154 @@ use crate::opt::Format;
 
 /// Receives rows one at a time.
 pub trait RowWriter {
+    /// Writes (or, for the table's first page, holds) one row.
     fn row(&mut self, student: &Student) -> io::Result<()>;
     /// Writes what closes the output and flushes it.
     fn finish(&mut self) -> io::Result<()>;
 }
 
-/// A writer for `format`, which may already have written its header.
-pub fn writer<'w, W: Write + 'w>(format: Format, out: W) -> io::Result<Box<dyn RowWriter + 'w>> {
-    Ok(match format {
-        Format::Table => Box::new(TableWriter::new(out)?),
-        Format::Json => Box::new(JsonWriter::new(out)),
-        Format::Csv => Box::new(CsvWriter::new(out)?),
-    })
+/// A writer for `format`; it writes nothing until the first row or `finish`.
+pub fn writer<'w, W: Write + 'w>(format: Format, out: W) -> Box<dyn RowWriter + 'w> {
+    match format {
+        Format::Table => Box::new(TableWriter::new(out)),
+        Format::Json => Box::new(JsonWriter { out, rows: 0 }),
+        Format::Csv => Box::new(CsvWriter {
+            out: csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(out),
+            header_written: false,
+        }),
+    }
 }
 
 const HEADERS: [&str; 4] = ["id", "s_name", "s_age", "s_score"];
 
-/// Column widths fixed by the schema, so no pass over the data is needed: `id` is a positive
-/// INT (10 digits), a name is at most 32 characters of at most two columns each.
-const WIDTHS: [usize; 4] = [10, 2 * service::validate::NAME_MAX_CHARS, 5, 7];
+/// Rows held to measure the columns before the table starts.
+const PAGE_ROWS: usize = 1_000;
+
+/// How each column is aligned: numbers right, the name left.
+const RIGHT: [bool; 4] = [true, false, true, true];
+
+type Cells = [String; 4];
 
 struct TableWriter<W: Write> {
     out: W,
+    /// The first page, until the widths are known; then empty for good.
+    page: Option<Vec<Cells>>,
+    widths: [usize; 4],
     rows: u64,
 }
 
 impl<W: Write> TableWriter<W> {
-    fn new(mut out: W) -> io::Result<Self> {
-        rule(&mut out)?;
-        let cells = HEADERS.map(|h| (h.to_owned(), Align::Left));
-        line(&mut out, &cells)?;
-        rule(&mut out)?;
-        Ok(TableWriter { out, rows: 0 })
+    fn new(out: W) -> Self {
+        TableWriter {
+            out,
+            page: Some(Vec::with_capacity(PAGE_ROWS)),
+            widths: HEADERS.map(str::len),
+            rows: 0,
+        }
+    }
+
+    /// Fits the widths to the held page and writes the header and the page.
+    fn start(&mut self) -> io::Result<()> {
+        let Some(page) = self.page.take() else {
+            return Ok(());
+        };
+        for cells in &page {
+            self.fit(cells);
+        }
+        self.rule()?;
+        let header = HEADERS.map(str::to_owned);
+        line(&mut self.out, &header, &self.widths, &[false; 4])?;
+        self.rule()?;
+        for cells in &page {
+            line(&mut self.out, cells, &self.widths, &RIGHT)?;
+        }
+        Ok(())
+    }
+
+    /// Widens the columns to hold `cells`; says whether anything changed.
+    fn fit(&mut self, cells: &Cells) -> bool {
+        let mut widened = false;
+        for (width, cell) in self.widths.iter_mut().zip(cells) {
+            if cell.width() > *width {
+                *width = cell.width();
+                widened = true;
+            }
+        }
+        widened
+    }
+
+    fn rule(&mut self) -> io::Result<()> {
+        for w in self.widths {
+            write!(self.out, "+{}", "-".repeat(w + 2))?;
+        }
+        writeln!(self.out, "+")
     }
 }
 
-#[derive(Clone, Copy)]
-enum Align {
-    Left,
-    Right,
-}
-
-fn rule(out: &mut impl Write) -> io::Result<()> {
-    for w in WIDTHS {
-        write!(out, "+{}", "-".repeat(w + 2))?;
-    }
-    writeln!(out, "+")
-}
-
-fn line(out: &mut impl Write, cells: &[(String, Align); 4]) -> io::Result<()> {
-    for ((text, align), width) in cells.iter().zip(WIDTHS) {
-        // Display width, not length: 小明 is four columns wide. Longer cells overflow
-        // rather than lose characters.
+fn line(
+    out: &mut impl Write,
+    cells: &Cells,
+    widths: &[usize; 4],
+    right: &[bool; 4],
+) -> io::Result<()> {
+    for ((text, width), right) in cells.iter().zip(widths).zip(right) {
+        // Display width, not length: 小明 is four columns wide.
         let pad = " ".repeat(width.saturating_sub(text.width()));
-        match align {
-            Align::Left => write!(out, "| {text}{pad} ")?,
-            Align::Right => write!(out, "| {pad}{text} ")?,
+        if *right {
+            write!(out, "| {pad}{text} ")?;
+        } else {
+            write!(out, "| {text}{pad} ")?;
         }
     }
     writeln!(out, "|")
+}
+
+/// A name as the table shows it: characters that would act on the terminal (or hide, or
+/// reverse the rest of the line) are escaped. The JSON and CSV outputs keep names verbatim.
+fn shown_name(name: &str) -> String {
+    if !name.chars().any(settings::needs_escape) {
+        return name.to_owned();
+    }
+    name.chars()
+        .map(|c| {
+            if settings::needs_escape(c) {
+                format!("\\u{{{:x}}}", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 impl<W: Write> RowWriter for TableWriter<W> {
     fn row(&mut self, s: &Student) -> io::Result<()> {
         self.rows += 1;
         let cells = [
-            (s.id.to_string(), Align::Right),
-            (s.s_name.clone(), Align::Left),
-            (s.s_age.to_string(), Align::Right),
-            (format_score(s.s_score), Align::Right),
+            s.id.to_string(),
+            shown_name(&s.s_name),
+            s.s_age.to_string(),
+            format_score(s.s_score),
         ];
-        line(&mut self.out, &cells)
+        if let Some(page) = &mut self.page {
+            page.push(cells);
+            if page.len() == PAGE_ROWS {
+                self.start()?;
+            }
+            return Ok(());
+        }
+        // A row wider than the first page's: a new rule at the new widths, so no line is
+        // ever misaligned with the borders around it.
+        if self.fit(&cells) {
+            self.rule()?;
+        }
+        line(&mut self.out, &cells, &self.widths, &RIGHT)
     }
 
     fn finish(&mut self) -> io::Result<()> {
-        rule(&mut self.out)?;
+        self.start()?;
+        self.rule()?;
         let noun = if self.rows == 1 { "row" } else { "rows" };
         writeln!(self.out, "{} {noun}", self.rows)?;
         self.out.flush()
@@ -96,12 +169,6 @@ impl<W: Write> RowWriter for TableWriter<W> {
 struct JsonWriter<W: Write> {
     out: W,
     rows: u64,
-}
-
-impl<W: Write> JsonWriter<W> {
-    fn new(out: W) -> Self {
-        JsonWriter { out, rows: 0 }
-    }
 }
 
 impl<W: Write> RowWriter for JsonWriter<W> {
@@ -122,25 +189,28 @@ impl<W: Write> RowWriter for JsonWriter<W> {
 
 struct CsvWriter<W: Write> {
     out: csv::Writer<W>,
+    header_written: bool,
 }
 
 impl<W: Write> CsvWriter<W> {
-    fn new(out: W) -> io::Result<Self> {
-        // The header is written up front so that an empty table still gets one.
-        let mut out = csv::WriterBuilder::new()
-            .has_headers(false)
-            .from_writer(out);
-        out.write_record(HEADERS).map_err(csv_io)?;
-        Ok(CsvWriter { out })
+    /// The header, once: an empty table still gets one.
+    fn header(&mut self) -> io::Result<()> {
+        if !self.header_written {
+            self.header_written = true;
+            self.out.write_record(HEADERS).map_err(csv_io)?;
+        }
+        Ok(())
     }
 }
 
 impl<W: Write> RowWriter for CsvWriter<W> {
     fn row(&mut self, s: &Student) -> io::Result<()> {
+        self.header()?;
         self.out.serialize(s).map_err(csv_io)
     }
 
     fn finish(&mut self) -> io::Result<()> {
+        self.header()?;
         self.out.flush()
     }
 }
@@ -159,7 +229,7 @@ mod tests {
     fn render(format: Format, rows: &[Student]) -> String {
         let mut buf = Vec::new();
         {
-            let mut w = writer(format, &mut buf).unwrap();
+            let mut w = writer(format, &mut buf);
             for r in rows {
                 w.row(r).unwrap();
             }
@@ -177,18 +247,65 @@ mod tests {
         }
     }
 
+    /// Every line between two rules is as wide as the rules around it.
+    fn assert_aligned(out: &str) {
+        let lines: Vec<&str> = out.lines().collect();
+        let mut width = None;
+        for l in &lines[..lines.len() - 1] {
+            if l.starts_with('+') {
+                width = Some(l.width());
+            }
+            assert_eq!(Some(l.width()), width, "misaligned {l:?} in\n{out}");
+        }
+    }
+
     #[test]
     fn table_aligns_cjk_names_by_display_width() {
         let out = render(
             Format::Table,
             &[student(1, "小明", 80.0), student(2, "xiaojun24", 84.5)],
         );
+        assert_aligned(&out);
         let lines: Vec<&str> = out.lines().collect();
-        let widths: Vec<usize> = lines[..lines.len() - 1].iter().map(|l| l.width()).collect();
-        assert!(widths.iter().all(|w| *w == widths[0]), "{out}");
-        assert!(lines[3].contains("| 小明 "), "{out}");
-        assert!(lines[3].ends_with("|    16 |    80.0 |"), "{out}");
+        assert_eq!(lines[3], "|  1 | 小明      |    16 |    80.0 |", "{out}");
         assert_eq!(*lines.last().unwrap(), "2 rows");
+    }
+
+    #[test]
+    fn table_fits_short_names_and_long_scores() {
+        let out = render(
+            Format::Table,
+            &[
+                student(1, "ab", 3.402_823_5e38),
+                student(2, "c", 123_456_790.0),
+            ],
+        );
+        assert_aligned(&out);
+        assert!(out.lines().next().unwrap().width() < 50, "{out}");
+        assert!(out.contains("| 3.4028235e38 |"), "{out}");
+    }
+
+    #[test]
+    fn a_wider_row_after_the_first_page_gets_a_new_rule_not_a_misaligned_line() {
+        let mut rows: Vec<Student> = (1..=PAGE_ROWS as i32)
+            .map(|i| student(i, "a", 1.0))
+            .collect();
+        rows.push(student(5_000_000, "a much longer name", 1.0));
+        rows.push(student(5_000_001, "b", 1.0));
+        let out = render(Format::Table, &rows);
+        assert_aligned(&out);
+        assert!(
+            out.contains("| a much longer name |"),
+            "{}",
+            &out[out.len() - 400..]
+        );
+    }
+
+    #[test]
+    fn table_escapes_what_would_act_on_the_terminal() {
+        let out = render(Format::Table, &[student(1, "x\u{1b}[2Jy\u{202e}z", 1.0)]);
+        assert!(out.contains("x\\u{1b}[2Jy\\u{202e}z"), "{out}");
+        assert!(!out.contains('\u{1b}'));
     }
 
     #[test]

@@ -1,317 +1,306 @@
-//! One function per command, each a thin call into `service` plus printing.
+//! The dispatch: one `match` from command to service call. Each arm validates its input and
+//! asks for confirmation before it connects, so bad input fails the same way whether or not
+//! the server is up, then connects with the access the command needs, then reports.
 
+use std::fmt::Display;
 use std::io::{self, BufRead, BufWriter, IsTerminal, Write};
 
 use futures_util::StreamExt;
-
 use service::{
-    ConnectSettings, DatabaseConnection, Migrator, NewStudent, SchemaChange, format_score,
+    Access, ConnectSettings, DatabaseConnection, Interrupt, Migrator, NewStudent, SchemaChange,
+    format_score,
 };
+use settings::{Dialect, Environment, Settings};
 
 use crate::exit::Failure;
 use crate::opt::{Command, Destructive, Format, MigrateCommand, Opt, StatusFormat};
 use crate::output;
 use crate::progress::SeedProgress;
-use crate::settings::{PRODUCTION_PROFILE, Resolved};
 
-/// A command whose input has been validated; running it needs only the database.
-enum Plan {
-    CreateTables { dry_run: bool },
-    AddStudent(NewStudent),
-    Seed(service::SeedOptions),
-    List(Format),
-    DropTables { dry_run: bool },
-    Status { format: StatusFormat, check: bool },
-    Up { steps: Option<u32>, dry_run: bool },
-    Down { steps: u32, dry_run: bool },
-    Refresh { dry_run: bool },
-}
-
-impl Plan {
-    /// Whether the command only reads: status, list, and every dry run.
-    fn reads_only(&self) -> bool {
-        match self {
-            Plan::Status { .. } | Plan::List(_) => true,
-            Plan::CreateTables { dry_run }
-            | Plan::DropTables { dry_run }
-            | Plan::Up { dry_run, .. }
-            | Plan::Down { dry_run, .. }
-            | Plan::Refresh { dry_run } => *dry_run,
-            Plan::AddStudent(_) | Plan::Seed(_) => false,
-        }
+/// Runs the parsed command line.
+pub async fn run(opt: Opt) -> Result<(), Failure> {
+    let flags = opt.global.flags();
+    match &opt.command {
+        // Neither reads settings, `.env` or the database: they work whatever those hold.
+        Command::Completions { shell } => return completions(*shell),
+        Command::Config => return crate::config::print(&flags, &Environment::process()),
+        _ => {}
     }
-}
-
-/// Checks the input and asks for confirmation, before any connection is made: bad input
-/// must fail the same way whether or not the server is up.
-fn plan(command: &Command, settings: &Resolved) -> Result<Plan, Failure> {
-    Ok(match command {
-        Command::CreateTables(d) => Plan::CreateTables { dry_run: d.dry_run },
-        Command::AddStudent(a) => Plan::AddStudent(NewStudent::new(&a.name, a.age, a.score)?),
-        Command::Seed(s) => Plan::Seed(service::SeedOptions {
-            count: service::validate::count_rule(s.count)?,
-            rng_seed: s.seed,
-            rows_per_statement: s.batch_rows,
-        }),
-        Command::List(l) => Plan::List(l.format),
+    let settings = Settings::resolve(&flags, &Environment::process())?;
+    if settings.echo.value {
+        echo_sql_to_stderr();
+    }
+    let interrupt = interrupt_on_ctrl_c().map_err(Failure::Output)?;
+    let s = &settings;
+    match opt.command {
+        Command::CreateTables(d) if d.dry_run => {
+            print_sql(s, &interrupt, SchemaChange::Up(None)).await
+        }
+        Command::CreateTables(_) => {
+            with_db(s, Access::Create, &interrupt, async |db| {
+                let report = service::create_tables(db).await?;
+                if report.applied.is_empty() {
+                    return print_report("schema is already up to date; nothing to create");
+                }
+                let mut lines: Vec<String> = report
+                    .applied
+                    .iter()
+                    .map(|name| format!("applied migration {name}"))
+                    .collect();
+                if !report.created_tables.is_empty() {
+                    lines.push(format!(
+                        "created tables: {}",
+                        report.created_tables.join(", ")
+                    ));
+                }
+                print_report(lines.join("\n"))
+            })
+            .await
+        }
+        Command::AddStudent(a) => {
+            let new = NewStudent::new(&a.name, a.age, a.score)?;
+            with_db(s, Access::Write, &interrupt, async |db| {
+                let row = service::add_student(db, &new).await?;
+                print_report(format_args!(
+                    "added student {}: name {}, age {}, score {}",
+                    row.id,
+                    row.s_name,
+                    row.s_age,
+                    format_score(row.s_score)
+                ))
+            })
+            .await
+        }
+        Command::Seed(a) => {
+            let count = service::validate::count_rule(a.count)?;
+            let rows_per_statement = match (a.batch_rows, dialect(s)) {
+                (Some(n), Some(d)) => Some(service::mutation::rows_per_statement_rule(
+                    service::backend_of(d),
+                    n,
+                )?),
+                (n, _) => n,
+            };
+            let options = service::SeedOptions {
+                count,
+                rng_seed: a.seed,
+                rows_per_statement,
+            };
+            with_db(s, Access::Write, &interrupt, async |db| {
+                seed(db, &options).await
+            })
+            .await
+        }
+        Command::List(l) => {
+            with_db(s, Access::Read, &interrupt, async |db| {
+                list(db, l.format).await
+            })
+            .await
+        }
         Command::DropTables(d) => {
-            allowed(
-                d,
-                settings,
+            confirm(
+                &d,
+                s,
                 "drop-tables",
                 "drop the student table and every row in it",
             )?;
-            Plan::DropTables {
-                dry_run: d.dry_run.dry_run,
+            if d.dry_run.dry_run {
+                return print_sql(s, &interrupt, SchemaChange::Reset).await;
             }
+            with_db(s, Access::Write, &interrupt, async |db| {
+                let report = service::drop_tables(db).await?;
+                if report.dropped_tables.is_empty() {
+                    print_report(
+                        "nothing to drop: none of the tables created by `cli create-tables` exist",
+                    )
+                } else {
+                    print_report(format_args!(
+                        "dropped tables: {}",
+                        report.dropped_tables.join(", ")
+                    ))
+                }
+            })
+            .await
         }
-        Command::Migrate(MigrateCommand::Status(s)) => Plan::Status {
-            format: s.format,
-            check: s.check,
-        },
-        Command::Migrate(MigrateCommand::Up(u)) => Plan::Up {
-            steps: u.steps,
-            dry_run: u.dry_run.dry_run,
-        },
-        Command::Migrate(MigrateCommand::Down(d)) => {
+        Command::Migrate(MigrateCommand::Status(a)) => {
+            with_db(s, Access::Read, &interrupt, async |db| {
+                status(db, a.format, a.check).await
+            })
+            .await
+        }
+        Command::Migrate(MigrateCommand::Up(a)) if a.dry_run.dry_run => {
+            print_sql(s, &interrupt, SchemaChange::Up(a.steps)).await
+        }
+        Command::Migrate(MigrateCommand::Up(a)) => {
+            with_db(s, Access::Create, &interrupt, async |db| {
+                let applied = service::migrate_up::<Migrator>(db, a.steps).await?;
+                print_report(migrations("applied", &applied))
+            })
+            .await
+        }
+        Command::Migrate(MigrateCommand::Down(a)) => {
             let what = format!(
                 "revert the last {} migration(s), dropping what they created",
-                d.steps
+                a.steps
             );
-            allowed(&d.destructive, settings, "migrate down", &what)?;
-            Plan::Down {
-                steps: d.steps,
-                dry_run: d.destructive.dry_run.dry_run,
+            confirm(&a.destructive, s, "migrate down", &what)?;
+            if a.destructive.dry_run.dry_run {
+                return print_sql(s, &interrupt, SchemaChange::Down(Some(a.steps))).await;
             }
+            with_db(s, Access::Write, &interrupt, async |db| {
+                let reverted = service::migrate_down::<Migrator>(db, Some(a.steps)).await?;
+                print_report(migrations("reverted", &reverted))
+            })
+            .await
         }
         Command::Migrate(MigrateCommand::Refresh(d)) => {
-            allowed(
-                d,
-                settings,
+            confirm(
+                &d,
+                s,
                 "migrate refresh",
                 "revert every migration, dropping every row, then re-apply them",
             )?;
-            Plan::Refresh {
-                dry_run: d.dry_run.dry_run,
+            if d.dry_run.dry_run {
+                return print_sql(s, &interrupt, SchemaChange::Refresh).await;
             }
+            with_db(s, Access::Create, &interrupt, async |db| {
+                let (reverted, applied) = service::migrate_refresh::<Migrator>(db).await?;
+                print_report(format_args!(
+                    "{}\n{}",
+                    migrations("reverted", &reverted),
+                    migrations("applied", &applied)
+                ))
+            })
+            .await
         }
-        // Handled before planning: they need no database.
-        Command::Config | Command::Completions { .. } => {
-            return Err(Failure::Config(
-                "internal error: command needs no database".into(),
-            ));
-        }
-    })
+        Command::Config | Command::Completions { .. } => Ok(()),
+    }
 }
 
-/// Whether a destructive command may go ahead: under the production profile only with an
-/// explicit `--yes`; elsewhere after confirmation on a terminal. A dry run changes nothing.
-fn allowed(d: &Destructive, settings: &Resolved, command: &str, what: &str) -> Result<(), Failure> {
-    if d.dry_run.dry_run || d.yes {
-        return Ok(());
-    }
-    if settings.profile.value == PRODUCTION_PROFILE {
-        return Err(Failure::Refused(format!(
-            "refusing to run `{command}` under the `{PRODUCTION_PROFILE}` profile (from {}) without --yes: it would {what}",
-            settings.profile.source
-        )));
-    }
-    if io::stdin().is_terminal() && !confirmed(what, &settings.database.url.value)? {
-        return Err(Failure::Declined);
-    }
-    Ok(())
+/// The dialect of the URL in force, when its scheme is known (else `connect` will say so).
+fn dialect(settings: &Settings) -> Option<Dialect> {
+    Dialect::of_url(settings.database.url.value.expose())
 }
 
-/// Runs the parsed command line with the settings in force.
-pub async fn run(opt: &Opt, settings: &Resolved) -> Result<(), Failure> {
-    match &opt.command {
-        Command::Config => return print_config(settings),
-        Command::Completions { shell } => {
-            let mut command = <Opt as clap::CommandFactory>::command();
-            clap_complete::generate(*shell, &mut command, "cli", &mut io::stdout());
-            return Ok(());
-        }
-        _ => {}
-    }
-    let plan = plan(&opt.command, settings)?;
-    let connect = ConnectSettings {
-        url: settings.database.url.value.clone(),
-        connect_timeout: std::time::Duration::from_secs(settings.connect_timeout.value),
-        read_only: plan.reads_only(),
+/// Connects with `access`, runs `work`, and closes the connections whatever happened, so the
+/// server sees every session end cleanly. Ctrl-C drops `work`: an open transaction rolls back.
+async fn with_db<T>(
+    settings: &Settings,
+    access: Access,
+    interrupt: &Interrupt,
+    work: impl AsyncFnOnce(&DatabaseConnection) -> Result<T, Failure>,
+) -> Result<T, Failure> {
+    let mut stop = interrupt.clone();
+    let connect = ConnectSettings::from_settings(settings, access);
+    let db = tokio::select! {
+        db = service::connect(&connect) => db?,
+        () = stop.wait() => return Err(service::Error::Interrupted.into()),
     };
-    let db = service::connect(&connect).await?;
-    let result = match plan {
-        Plan::CreateTables { dry_run: true }
-        | Plan::Up {
-            steps: None,
-            dry_run: true,
-        } => print_sql(&db, SchemaChange::Up(None)).await,
-        Plan::CreateTables { dry_run: false } => create_tables(&db).await,
-        Plan::AddStudent(new) => add_student(&db, &new).await,
-        Plan::Seed(options) => seed(&db, &options).await,
-        Plan::List(format) => list(&db, format).await,
-        Plan::DropTables { dry_run: true } => print_sql(&db, SchemaChange::Reset).await,
-        Plan::DropTables { dry_run: false } => drop_tables(&db).await,
-        Plan::Status { format, check } => status(&db, format, check).await,
-        Plan::Up {
-            steps,
-            dry_run: true,
-        } => print_sql(&db, SchemaChange::Up(steps)).await,
-        Plan::Up {
-            steps,
-            dry_run: false,
-        } => {
-            let applied = service::migrate_up::<Migrator>(&db, steps).await?;
-            report_migrations("applied", &applied);
-            Ok(())
-        }
-        Plan::Down {
-            steps,
-            dry_run: true,
-        } => print_sql(&db, SchemaChange::Down(Some(steps))).await,
-        Plan::Down {
-            steps,
-            dry_run: false,
-        } => {
-            let reverted = service::migrate_down::<Migrator>(&db, Some(steps)).await?;
-            report_migrations("reverted", &reverted);
-            Ok(())
-        }
-        Plan::Refresh { dry_run: true } => print_sql(&db, SchemaChange::Refresh).await,
-        Plan::Refresh { dry_run: false } => {
-            let (reverted, applied) = service::migrate_refresh::<Migrator>(&db).await?;
-            report_migrations("reverted", &reverted);
-            report_migrations("applied", &applied);
-            Ok(())
-        }
+    let result = tokio::select! {
+        result = work(&db) => result,
+        () = stop.wait() => Err(service::Error::Interrupted.into()),
     };
-    // Best effort: the command's outcome is already decided.
+    // Best effort: the outcome is already decided.
     let _closed = db.close().await;
     result
 }
 
-fn report_migrations(verb: &str, names: &[String]) {
-    if names.is_empty() {
-        println!(
-            "nothing {verb}: no migration to {}",
-            if verb == "applied" { "apply" } else { "revert" }
-        );
-    }
-    for name in names {
-        println!("{verb} migration {name}");
-    }
+/// Listens for SIGINT from now on: registered before the command starts, so an early Ctrl-C
+/// is never lost (tokio's `ctrl_c()` would only register when first polled).
+fn interrupt_on_ctrl_c() -> io::Result<Interrupt> {
+    let (trigger, interrupt) = service::interrupt_pair();
+    #[cfg(unix)]
+    let mut signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    #[cfg(windows)]
+    let mut signal = tokio::signal::windows::ctrl_c()?;
+    tokio::spawn(async move {
+        if signal.recv().await.is_some() {
+            trigger.trigger();
+        }
+    });
+    Ok(interrupt)
 }
 
-async fn print_sql(db: &DatabaseConnection, change: SchemaChange) -> Result<(), Failure> {
-    let statements = service::dry_run::<Migrator>(db, change).await?;
+/// Writes `text` and a newline to stdout, flushed.
+fn write_stdout(text: impl Display) -> io::Result<()> {
     let mut out = io::stdout().lock();
-    if statements.is_empty() {
-        writeln!(out, "-- nothing to do; nothing would be changed").map_err(Failure::Output)?;
+    writeln!(out, "{text}")?;
+    out.flush()
+}
+
+/// Prints the report of a change that has been made: if it cannot be written, the run says
+/// so with its own exit code, since running it again would repeat the change.
+fn print_report(text: impl Display) -> Result<(), Failure> {
+    write_stdout(text).map_err(Failure::Unreported)
+}
+
+/// Prints the output of a command that changed nothing.
+fn print_output(text: impl Display) -> Result<(), Failure> {
+    write_stdout(text).map_err(Failure::Output)
+}
+
+fn completions(shell: clap_complete::Shell) -> Result<(), Failure> {
+    let mut command = <Opt as clap::CommandFactory>::command();
+    // clap_complete panics when its writer fails: render into memory, then write.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "cli", &mut script);
+    let mut out = io::stdout().lock();
+    out.write_all(&script)
+        .and_then(|()| out.flush())
+        .map_err(Failure::Output)
+}
+
+fn migrations(verb: &str, names: &[String]) -> String {
+    if names.is_empty() {
+        let what = if verb == "applied" { "apply" } else { "revert" };
+        return format!("nothing {verb}: no migration to {what}");
     }
-    for statement in statements {
-        writeln!(out, "{statement}").map_err(Failure::Output)?;
-    }
-    Ok(())
+    names
+        .iter()
+        .map(|name| format!("{verb} migration {name}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn print_sql(
+    settings: &Settings,
+    interrupt: &Interrupt,
+    change: SchemaChange,
+) -> Result<(), Failure> {
+    with_db(settings, Access::Read, interrupt, async |db| {
+        let statements = service::dry_run::<Migrator>(db, change).await?;
+        if statements.is_empty() {
+            return print_output("-- nothing to do; nothing would be changed");
+        }
+        print_output(statements.join("\n"))
+    })
+    .await
 }
 
 async fn status(db: &DatabaseConnection, format: StatusFormat, check: bool) -> Result<(), Failure> {
     let states = service::migration_status::<Migrator>(db).await?;
     let label = |applied: bool| if applied { "applied" } else { "pending" };
-    let mut out = io::stdout().lock();
-    match format {
-        StatusFormat::Table => {
-            writeln!(out, "{:<8} migration", "status").map_err(Failure::Output)?;
-            for s in &states {
-                writeln!(out, "{:<8} {}", label(s.applied), s.name).map_err(Failure::Output)?;
-            }
-        }
+    let text = match format {
+        StatusFormat::Table => std::iter::once(format!("{:<8} migration", "status"))
+            .chain(
+                states
+                    .iter()
+                    .map(|s| format!("{:<8} {}", label(s.applied), s.name)),
+            )
+            .collect::<Vec<_>>()
+            .join("\n"),
         StatusFormat::Json => {
             let rows: Vec<serde_json::Value> = states
                 .iter()
                 .map(|s| serde_json::json!({ "name": s.name, "status": label(s.applied) }))
                 .collect();
-            serde_json::to_writer_pretty(&mut out, &rows).map_err(|e| Failure::Output(e.into()))?;
-            writeln!(out).map_err(Failure::Output)?;
+            serde_json::to_string_pretty(&rows).map_err(|e| Failure::Output(e.into()))?
         }
-    }
+    };
+    print_output(text)?;
     let pending = states.iter().filter(|s| !s.applied).count();
     if check && pending > 0 {
         return Err(Failure::Pending(pending));
     }
-    Ok(())
-}
-
-fn print_config(settings: &Resolved) -> Result<(), Failure> {
-    let mut rows: Vec<(String, String, String)> = vec![
-        (
-            "profile".into(),
-            settings.profile.value.clone(),
-            settings.profile.source.to_string(),
-        ),
-        (
-            "settings file".into(),
-            settings
-                .file
-                .as_ref()
-                .map_or("(none)".into(), |p| p.display().to_string()),
-            String::new(),
-        ),
-        (
-            "database url".into(),
-            service::redact_url(&settings.database.url.value),
-            settings.database.url.source.to_string(),
-        ),
-    ];
-    for (key, shown, source) in &settings.database.parts {
-        rows.push((format!("  {key}"), shown.clone(), source.to_string()));
-    }
-    rows.push((
-        "echo".into(),
-        settings.echo.value.to_string(),
-        settings.echo.source.to_string(),
-    ));
-    rows.push((
-        "connect timeout".into(),
-        format!("{}s", settings.connect_timeout.value),
-        settings.connect_timeout.source.to_string(),
-    ));
-    let width = rows
-        .iter()
-        .map(|(_, v, _)| v.chars().count())
-        .max()
-        .unwrap_or(0);
-    let mut out = io::stdout().lock();
-    for (key, value, source) in rows {
-        let line = format!("{key:<16} {value:<width$}  {source}");
-        writeln!(out, "{}", line.trim_end()).map_err(Failure::Output)?;
-    }
-    Ok(())
-}
-
-async fn create_tables(db: &DatabaseConnection) -> Result<(), Failure> {
-    let report = service::create_tables(db).await?;
-    if report.applied.is_empty() {
-        println!("schema is already up to date; nothing to create");
-    } else {
-        for name in &report.applied {
-            println!("applied migration {name}");
-        }
-        if !report.created_tables.is_empty() {
-            println!("created tables: {}", report.created_tables.join(", "));
-        }
-    }
-    Ok(())
-}
-
-async fn add_student(db: &DatabaseConnection, new: &NewStudent) -> Result<(), Failure> {
-    let s = service::add_student(db, new).await?;
-    println!(
-        "added student {}: name {}, age {}, score {}",
-        s.id,
-        s.s_name,
-        s.s_age,
-        format_score(s.s_score)
-    );
     Ok(())
 }
 
@@ -332,40 +321,47 @@ async fn seed(db: &DatabaseConnection, options: &service::SeedOptions) -> Result
     } else {
         "students"
     };
-    println!(
+    print_report(format_args!(
         "added {} {noun} in {secs:.2}s ({rate:.0} rows/s)",
         report.added
-    );
-    Ok(())
+    ))
 }
 
 async fn list(db: &DatabaseConnection, format: Format) -> Result<(), Failure> {
     let mut rows = service::stream_students(db).await?;
     let out = BufWriter::with_capacity(64 * 1024, io::stdout());
-    let mut writer = output::writer(format, out).map_err(Failure::Output)?;
+    let mut writer = output::writer(format, out);
     while let Some(row) = rows.next().await {
         writer.row(&row?).map_err(Failure::Output)?;
     }
     writer.finish().map_err(Failure::Output)
 }
 
-async fn drop_tables(db: &DatabaseConnection) -> Result<(), Failure> {
-    let report = service::drop_tables(db).await?;
-    if report.dropped_tables.is_empty() {
-        println!("nothing to drop: none of the tables created by `cli create-tables` exist");
-    } else {
-        println!("dropped tables: {}", report.dropped_tables.join(", "));
+/// Whether a destructive command may go ahead: under the production profile only with an
+/// explicit `--yes`; elsewhere after confirmation on a terminal. A dry run changes nothing.
+fn confirm(d: &Destructive, settings: &Settings, command: &str, what: &str) -> Result<(), Failure> {
+    if d.dry_run.dry_run || d.yes {
+        return Ok(());
+    }
+    if settings.profile.value.is_production() {
+        return Err(Failure::Refused(format!(
+            "refusing to run `{command}` under the `{}` profile (from {}) without --yes: it would {what}",
+            settings.profile.value, settings.profile.source
+        )));
+    }
+    if io::stdin().is_terminal() && !asked(what, settings)? {
+        return Err(Failure::Declined);
     }
     Ok(())
 }
 
 /// Asks on the terminal whether to go ahead.
-fn confirmed(what: &str, url: &str) -> Result<bool, Failure> {
+fn asked(what: &str, settings: &Settings) -> Result<bool, Failure> {
     let mut stderr = io::stderr();
     write!(
         stderr,
         "This will {what} in {}. Continue? [y/N] ",
-        service::redact_url(url)
+        settings.database.url.value
     )
     .and_then(|()| stderr.flush())
     .map_err(Failure::Output)?;
@@ -375,4 +371,18 @@ fn confirmed(what: &str, url: &str) -> Result<bool, Failure> {
         .read_line(&mut answer)
         .map_err(Failure::Output)?;
     Ok(matches!(answer.trim().to_lowercase().as_str(), "y" | "yes"))
+}
+
+/// `-v` or `echo = true`: every SQL statement SeaORM sends, one per line on stderr.
+fn echo_sql_to_stderr() {
+    tracing_subscriber::fmt()
+        .with_writer(io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            "sea_orm::driver=debug,sea_orm::database::transaction=debug",
+        ))
+        .with_ansi(io::stderr().is_terminal())
+        .with_level(false)
+        .with_target(false)
+        .without_time()
+        .init();
 }

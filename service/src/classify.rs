@@ -1,21 +1,26 @@
 //! Turns driver errors into [`Error`]s that mean something to the user.
 
 use migration::SchemaManager;
-use sea_orm::{DatabaseConnection, DbErr, RuntimeErr, SqlErr};
+use sea_orm::{ConnAcquireErr, DatabaseConnection, DbErr, RuntimeErr, SqlErr};
 
 use crate::error::Error;
 
-/// The driver's own error, when there is one.
-fn sqlx_database_error(
-    err: &DbErr,
-) -> Option<&(dyn sea_orm::sqlx::error::DatabaseError + 'static)> {
+/// The sqlx error underneath a SeaORM error, when there is one.
+fn sqlx_error(err: &DbErr) -> Option<&sea_orm::SqlxError> {
     match err {
         DbErr::Exec(RuntimeErr::SqlxError(e))
         | DbErr::Query(RuntimeErr::SqlxError(e))
-        | DbErr::Conn(RuntimeErr::SqlxError(e)) => match e.as_ref() {
-            sea_orm::SqlxError::Database(db) => Some(db.as_ref()),
-            _ => None,
-        },
+        | DbErr::Conn(RuntimeErr::SqlxError(e)) => Some(e.as_ref()),
+        _ => None,
+    }
+}
+
+/// The driver's own database error, when there is one.
+fn sqlx_database_error(
+    err: &DbErr,
+) -> Option<&(dyn sea_orm::sqlx::error::DatabaseError + 'static)> {
+    match sqlx_error(err)? {
+        sea_orm::SqlxError::Database(db) => Some(db.as_ref()),
         _ => None,
     }
 }
@@ -25,35 +30,92 @@ pub(crate) fn is_unique_violation(err: &DbErr) -> bool {
     matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
+/// The MySQL/MariaDB error number of `err`, when it is one.
+pub(crate) fn mysql_number(err: &DbErr) -> Option<u16> {
+    sqlx_database_error(err)?
+        .try_downcast_ref::<sea_orm::SqlxMySqlError>()
+        .map(|e| e.number())
+}
+
+/// The SQLSTATE (PostgreSQL) or result code (SQLite) of `err`, when it has one.
+pub(crate) fn code(err: &DbErr) -> Option<String> {
+    sqlx_database_error(err)?.code().map(|c| c.into_owned())
+}
+
 /// Whether the whole transaction may simply be run again (deadlock, serialization failure).
 pub(crate) fn is_retryable(err: &DbErr) -> bool {
-    let Some(db) = sqlx_database_error(err) else {
-        return false;
-    };
-    if let Some(mysql) = db.try_downcast_ref::<sea_orm::SqlxMySqlError>() {
-        // 1213 deadlock found, 1205 lock wait timeout.
-        return matches!(mysql.number(), 1213 | 1205);
+    if let Some(n) = mysql_number(err) {
+        // 1213 deadlock found (and Galera's certification failure), 1205 lock wait timeout.
+        return matches!(n, 1213 | 1205);
     }
     // PostgreSQL: 40P01 deadlock_detected, 40001 serialization_failure.
-    matches!(db.code().as_deref(), Some("40P01" | "40001"))
+    matches!(code(err).as_deref(), Some("40P01" | "40001"))
+}
+
+/// When `err` means the connection itself broke (the server died, restarted or went away),
+/// why; such errors need no further look at the database, which could not answer anyway.
+pub(crate) fn connection_lost(err: &DbErr) -> Option<String> {
+    use sea_orm::SqlxError as E;
+    if let DbErr::ConnectionAcquire(e) = err {
+        return Some(match e {
+            ConnAcquireErr::Timeout => "no connection could be opened again".to_owned(),
+            ConnAcquireErr::ConnectionClosed => "the connection was closed".to_owned(),
+        });
+    }
+    match sqlx_error(err)? {
+        E::Io(io) => Some(io.to_string()),
+        E::Protocol(p) => Some(format!("protocol error: {p}")),
+        E::PoolClosed | E::PoolTimedOut => Some("no connection could be opened again".to_owned()),
+        E::WorkerCrashed => Some("the database driver's worker stopped".to_owned()),
+        E::Database(_) => match (mysql_number(err), code(err).as_deref()) {
+            // Server shutdown in progress, connection killed.
+            (Some(1053 | 1927 | 2006 | 2013), _) => Some(message(err)),
+            // admin_shutdown, crash_shutdown, cannot_connect_now
+            (None, Some("57P01" | "57P02" | "57P03")) => Some(message(err)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Whether `err` is SQLite giving up on another process's lock (SQLITE_BUSY, SQLITE_LOCKED).
+pub(crate) fn is_sqlite_busy(err: &DbErr) -> bool {
+    matches!(sqlx_error(err), Some(sea_orm::SqlxError::Database(db))
+        if db.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>().is_some()
+            && matches!(db.code().as_deref(), Some("5" | "6" | "517" | "261" | "262")))
 }
 
 /// An error whose cause needs no further look at the database.
 pub(crate) fn other(err: DbErr) -> Error {
+    if let Some(reason) = connection_lost(&err) {
+        return Error::ConnectionLost(reason);
+    }
+    if is_sqlite_busy(&err) {
+        return Error::Locked;
+    }
     Error::Database(message(&err))
 }
 
 /// The driver's message without SeaORM's layer names ("Execution Error: …").
-fn message(err: &DbErr) -> String {
+pub(crate) fn message(err: &DbErr) -> String {
     match sqlx_database_error(err) {
         Some(db) => db.message().to_owned(),
-        None => err.to_string(),
+        None => match sqlx_error(err) {
+            Some(e) => e.to_string(),
+            None => err.to_string(),
+        },
     }
 }
 
 /// Classifies an error from a statement on `student`: a missing table becomes
 /// [`Error::TablesMissing`], whatever wording the backend uses for it.
 pub(crate) async fn on_student(db: &DatabaseConnection, err: DbErr) -> Error {
+    if let Some(reason) = connection_lost(&err) {
+        return Error::ConnectionLost(reason);
+    }
+    if is_sqlite_busy(&err) {
+        return Error::Locked;
+    }
     on_student_message(db, message(&err)).await
 }
 

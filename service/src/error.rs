@@ -1,12 +1,14 @@
 //! The one error type of the service, with messages written for the person at the terminal.
-
-use std::fmt;
+//!
+//! Values the user gave are shown with [`settings::quoted`]: control and invisible characters
+//! escaped, long values cut. Nothing here ever holds a password: URLs are redacted before they
+//! are stored, and driver messages are the server's own text, which never repeats one.
 
 /// Everything that can go wrong in the service, classified by what the user can do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A value supplied by the user breaks a validation rule.
-    #[error("invalid {field} `{value}`: {allowed}")]
+    #[error("invalid {field} {}: {allowed}", settings::quoted(value))]
     Invalid {
         /// Which input was wrong (`name`, `age`, …).
         field: &'static str,
@@ -16,17 +18,26 @@ pub enum Error {
         allowed: String,
     },
 
-    /// The database URL cannot be used; its password is already masked here.
+    /// The database URL cannot be used; it is already redacted here.
     #[error("invalid database URL `{url}`: {reason}")]
     InvalidUrl {
-        /// The URL with any password replaced by `***`.
+        /// The URL with every secret replaced by `***`.
         url: String,
         /// Why it was rejected.
         reason: String,
     },
 
+    /// An option of the database URL cannot be used (`?ssl-mode=bogus`, say).
+    #[error("invalid database URL `{url}`: {reason}")]
+    UrlOption {
+        /// The URL with every secret replaced by `***`.
+        url: String,
+        /// The driver's reason.
+        reason: String,
+    },
+
     /// A student with this exact name is already stored (or was given twice).
-    #[error("a student named `{0}` already exists; names must be unique")]
+    #[error("a student named {} already exists; names must be unique", settings::quoted(.0))]
     DuplicateName(String),
 
     /// The server could not be reached, refused the login, or the file could not be opened.
@@ -34,19 +45,31 @@ pub enum Error {
     Unreachable {
         /// `host:port`, or the SQLite file path.
         target: String,
-        /// What the driver said, without credentials.
+        /// What went wrong, without credentials.
         reason: String,
     },
+
+    /// The connection broke while a command was running (the server died or restarted).
+    #[error("lost the connection to the database: {0}")]
+    ConnectionLost(String),
+
+    /// The SQLite file exists but is not a SQLite database.
+    #[error("`{0}` is not a SQLite database file")]
+    NotSqlite(String),
 
     /// The `student` table does not exist yet.
     #[error("the `student` table does not exist in this database")]
     TablesMissing,
 
+    /// Another process holds a lock for longer than this one may wait (SQLite's busy timeout).
+    #[error("the database is locked by another process; nothing was changed")]
+    Locked,
+
     /// The user interrupted a write (Ctrl-C); it was rolled back.
     #[error("interrupted; the transaction was rolled back and nothing was changed")]
     Interrupted,
 
-    /// Any other database failure.
+    /// Any other database failure, in the driver's own words.
     #[error("database error: {0}")]
     Database(String),
 }
@@ -60,13 +83,28 @@ impl Error {
             Error::InvalidUrl { .. } => Some(
                 "expected mysql://user:pass@host:3306/db, postgres://user@host:5432/db or sqlite://file.db",
             ),
+            Error::Locked => Some(
+                "wait for the other process to finish, or wait longer with busy_timeout (--busy-timeout SECS, default 60)",
+            ),
             _ => None,
+        }
+    }
+
+    /// The process exit code that stands for this error (see the README's table).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Invalid { .. } | Error::InvalidUrl { .. } | Error::UrlOption { .. } => 2,
+            Error::DuplicateName(_) => 3,
+            Error::Unreachable { .. } | Error::ConnectionLost(_) | Error::NotSqlite(_) => 4,
+            Error::TablesMissing => 5,
+            Error::Interrupted => 130,
+            Error::Locked | Error::Database(_) => 1,
         }
     }
 
     pub(crate) fn invalid(
         field: &'static str,
-        value: impl fmt::Display,
+        value: impl std::fmt::Display,
         allowed: impl Into<String>,
     ) -> Self {
         Error::Invalid {

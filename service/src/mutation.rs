@@ -47,6 +47,23 @@ pub fn max_rows_per_statement(backend: DbBackend) -> usize {
     max_bind_params(backend) / PARAMS_PER_ROW
 }
 
+/// Checks a requested number of rows per INSERT against `backend`'s bind-parameter limit;
+/// callers can check it before connecting, since the backend is known from the URL.
+pub fn rows_per_statement_rule(backend: DbBackend, n: usize) -> Result<usize> {
+    let max = max_rows_per_statement(backend);
+    if (1..=max).contains(&n) {
+        return Ok(n);
+    }
+    Err(Error::invalid(
+        "rows per statement",
+        n,
+        format!(
+            "1 to {max} on this backend ({} bind parameters per statement, {PARAMS_PER_ROW} per row)",
+            max_bind_params(backend)
+        ),
+    ))
+}
+
 /// What `seed` is asked to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SeedOptions {
@@ -156,20 +173,9 @@ pub async fn seed(
 ) -> Result<SeedReport> {
     let count = count_rule(options.count)?;
     let backend = db.get_database_backend();
-    let max = max_rows_per_statement(backend);
     let per_statement = match options.rows_per_statement {
         None => rows_per_statement(backend),
-        Some(n) if (1..=max).contains(&n) => n,
-        Some(n) => {
-            return Err(Error::invalid(
-                "rows per statement",
-                n,
-                format!(
-                    "1 to {max} on this backend ({} bind parameters per statement, {PARAMS_PER_ROW} per row)",
-                    max_bind_params(backend)
-                ),
-            ));
-        }
+        Some(n) => rows_per_statement_rule(backend, n)?,
     };
     let mut attempt = 1;
     loop {

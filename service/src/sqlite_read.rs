@@ -13,7 +13,9 @@ use rusqlite::{Connection, OpenFlags};
 use sea_orm::DatabaseConnection;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::connect::SQLITE_BUSY_TIMEOUT;
+/// How long the reader waits for a writer that is committing (readers never wait otherwise).
+const READER_BUSY_TIMEOUT: std::time::Duration =
+    std::time::Duration::from_secs(settings::DEFAULT_BUSY_TIMEOUT);
 use crate::error::{Error, Result};
 
 /// Rows per message from the reader thread.
@@ -76,7 +78,7 @@ fn read(
         }
     };
     let prepared = conn
-        .busy_timeout(SQLITE_BUSY_TIMEOUT)
+        .busy_timeout(READER_BUSY_TIMEOUT)
         .and_then(|()| conn.prepare("SELECT id, s_name, s_age, s_score FROM student ORDER BY id"));
     let mut statement = match prepared {
         Ok(statement) => statement,

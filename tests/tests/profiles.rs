@@ -262,7 +262,7 @@ fn bad_settings_exit_2_naming_file_line_and_key() {
         (
             "[default]\ndialect = \"mysql\"\nport = \"3306\"\n",
             "settings.toml:3",
-            "u16",
+            "`port` must be a whole number from 1 to 65535",
         ),
         (
             "[default]\ndialect = \"mysql\"\nusername = \"u\"\npassword = \"Sup3rS3cret\"\nhost = \"h\"\n",
