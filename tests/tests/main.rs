@@ -6,6 +6,7 @@
 mod api;
 mod commands;
 mod connect;
+mod hardening;
 mod migrate;
 mod profiles;
 mod seed;
