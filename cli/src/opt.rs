@@ -1,5 +1,10 @@
 //! The command line, declared once: these doc comments are the help text.
 
+#![allow(
+    rustdoc::broken_intra_doc_links,
+    reason = "these doc comments are clap's help text, where [default] and [env: X] are literal"
+)]
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Manage the `student` table on MySQL/MariaDB, PostgreSQL or an embedded SQLite file.
