@@ -69,6 +69,64 @@ pub fn print(flags: &Flags, env: &Environment) -> Result<(), Failure> {
     rows.push(Row::sourced("busy timeout", &r.busy_timeout, |s| {
         format!("{s}s")
     }));
+    match &r.sessions {
+        Ok(s) => {
+            rows.push(Row::new(
+                "session type",
+                s.session_type.value,
+                &s.session_type.source,
+            ));
+            rows.push(match &s.url {
+                Some(url) => Row::new("session url", &url.value, &url.source),
+                None => Row::new(
+                    "session url",
+                    "(none: sql uses the database above)",
+                    "default",
+                ),
+            });
+            rows.push(Row::new(
+                "session dir",
+                s.dir.value.display(),
+                &s.dir.source,
+            ));
+            rows.push(Row::new(
+                "session key prefix",
+                &s.key_prefix.value,
+                &s.key_prefix.source,
+            ));
+            rows.push(Row::new(
+                "session lifetime",
+                format_args!("{}s", s.lifetime.value),
+                &s.lifetime.source,
+            ));
+            rows.push(match &s.absolute_lifetime {
+                Some(a) => Row::new("session max age", format_args!("{}s", a.value), &a.source),
+                None => Row::new("session max age", "(none)", "default"),
+            });
+            rows.push(Row::new(
+                "session max bytes",
+                s.max_bytes.value,
+                &s.max_bytes.source,
+            ));
+        }
+        Err(e) => rows.push(Row::broken("sessions", e)),
+    }
+    match &r.cookie {
+        Ok(c) => {
+            rows.push(match &c.secret_key {
+                Some(k) => Row::new("secret key", &k.value, &k.source),
+                None => Row::new("secret key", "(not set)", "default"),
+            });
+            rows.push(Row::new("cookie name", &c.name.value, &c.name.source));
+            rows.push(Row::new("cookie secure", c.secure.value, &c.secure.source));
+            rows.push(Row::new(
+                "cookie samesite",
+                c.same_site.value,
+                &c.same_site.source,
+            ));
+        }
+        Err(e) => rows.push(Row::broken("cookie", e)),
+    }
     let errors = r.errors();
     // Problems no row owns (a syntax error, an unknown key) get a row each.
     for e in &errors {
@@ -91,7 +149,7 @@ fn write_rows(rows: &[Row]) -> io::Result<()> {
         .unwrap_or(0);
     let mut out = io::stdout().lock();
     for row in rows {
-        let line = format!("{:<16} {:<width$}  {}", row.key, row.value, row.origin);
+        let line = format!("{:<18} {:<width$}  {}", row.key, row.value, row.origin);
         writeln!(out, "{}", line.trim_end())?;
     }
     out.flush()

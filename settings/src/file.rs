@@ -11,6 +11,7 @@ use crate::error::SettingsError;
 use crate::profile::Profile;
 use crate::quote::quoted;
 use crate::secret::Secret;
+use crate::session::SameSite;
 use crate::source::Source;
 
 /// The settings file read when present in the current directory and no other is named.
@@ -30,6 +31,8 @@ pub(crate) enum Kind {
     Number(RangeInclusive<i64>, &'static str),
     /// `true` or `false`.
     Flag,
+    /// One of a few names.
+    Choice(&'static [&'static str]),
 }
 
 /// One key the file may set.
@@ -57,7 +60,41 @@ pub(crate) const KEYS: &[Key] = &[
     key("echo", Kind::Flag),
     key("connect_timeout", Kind::Number(1..=3_600, " seconds")),
     key("busy_timeout", Kind::Number(0..=86_400, " seconds")),
+    key("secret_key", Kind::Secret),
+    key("secret_key_env", Kind::Text),
+    key("session_type", Kind::Choice(SESSION_TYPES)),
+    key("session_url", Kind::Secret),
+    key("session_dir", Kind::Text),
+    key("session_key_prefix", Kind::Text),
+    key(
+        "permanent_session_lifetime",
+        Kind::Number(1..=TEN_YEARS, " seconds"),
+    ),
+    key(
+        "session_absolute_lifetime",
+        Kind::Number(1..=TEN_YEARS, " seconds"),
+    ),
+    key(
+        "session_max_bytes",
+        Kind::Number(256..=16 * 1024 * 1024, " bytes"),
+    ),
+    key("session_cookie_name", Kind::Text),
+    key("session_cookie_secure", Kind::Flag),
+    key("session_cookie_samesite", Kind::Choice(SameSite::NAMES)),
 ];
+
+/// `session_type` names (`sqlalchemy` is Flask-Session's name of `sql`).
+const SESSION_TYPES: &[&str] = &[
+    "sql",
+    "sqlalchemy",
+    "redis",
+    "memcached",
+    "filesystem",
+    "mongodb",
+];
+
+/// The longest lifetime accepted, in seconds.
+const TEN_YEARS: i64 = 10 * 365 * 24 * 3600;
 
 /// A checked value.
 #[derive(Debug, Clone)]
@@ -258,6 +295,16 @@ fn check(key: &Key, v: &Spanned<DeValue<'_>>) -> Result<Value, String> {
         (Kind::Text, _) => Err(format!("`{name}` must be a string, not {}", shown())),
         (Kind::Flag, DeValue::Boolean(b)) => Ok(Value::Flag(*b)),
         (Kind::Flag, _) => Err(format!("`{name}` must be true or false, not {}", shown())),
+        (Kind::Choice(names), DeValue::String(s))
+            if names.iter().any(|n| n.eq_ignore_ascii_case(s)) =>
+        {
+            Ok(Value::Text(s.to_string()))
+        }
+        (Kind::Choice(names), _) => Err(format!(
+            "`{name}` must be one of {}, not {}",
+            names.join(", "),
+            shown()
+        )),
         (Kind::Number(range, unit), value) => {
             let n = match value {
                 DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok(),

@@ -15,6 +15,7 @@ mod quote;
 mod redact;
 mod resolve;
 mod secret;
+mod session;
 mod source;
 
 pub use dialect::Dialect;
@@ -29,4 +30,8 @@ pub use resolve::{
     Resolution, Settings,
 };
 pub use secret::{Secret, SecretUrl};
+pub use session::{
+    CookieSettings, DEFAULT_SESSION_COOKIE_NAME, DEFAULT_SESSION_DIR, DEFAULT_SESSION_KEY_PREFIX,
+    DEFAULT_SESSION_LIFETIME, DEFAULT_SESSION_MAX_BYTES, SameSite, SessionSettings, SessionType,
+};
 pub use source::{Source, Sourced};

@@ -12,6 +12,10 @@ use crate::error::SettingsError;
 use crate::file::{DEFAULT_FILE, DEFAULT_TABLE, Entry, SettingsFile, Table, Value};
 use crate::profile::Profile;
 use crate::secret::{Secret, SecretUrl};
+use crate::session::{
+    CookieSettings, DEFAULT_SESSION_COOKIE_NAME, DEFAULT_SESSION_DIR, DEFAULT_SESSION_KEY_PREFIX,
+    DEFAULT_SESSION_LIFETIME, DEFAULT_SESSION_MAX_BYTES, SameSite, SessionSettings, SessionType,
+};
 use crate::source::{Source, Sourced};
 
 /// The embedded default: a SQLite file in the current directory, created on first use.
@@ -76,6 +80,10 @@ pub struct Settings {
     pub connect_timeout: Sourced<u64>,
     /// Seconds a SQLite writer waits for another process's lock.
     pub busy_timeout: Sourced<u64>,
+    /// Where and how sessions are kept.
+    pub sessions: SessionSettings,
+    /// The session cookie and its signing key.
+    pub cookie: CookieSettings,
 }
 
 impl Settings {
@@ -103,6 +111,10 @@ pub struct Resolution {
     pub connect_timeout: Result<Sourced<u64>, SettingsError>,
     /// Seconds a SQLite writer waits for a lock.
     pub busy_timeout: Result<Sourced<u64>, SettingsError>,
+    /// Where and how sessions are kept.
+    pub sessions: Result<SessionSettings, SettingsError>,
+    /// The session cookie and its signing key.
+    pub cookie: Result<CookieSettings, SettingsError>,
 }
 
 impl Resolution {
@@ -161,6 +173,8 @@ impl Resolution {
                 number,
                 DEFAULT_BUSY_TIMEOUT,
             ),
+            sessions: sessions(&layers),
+            cookie: cookie(env, &layers, chosen),
             profile,
             file: path,
             file_errors,
@@ -182,6 +196,8 @@ impl Resolution {
             self.echo.as_ref().err(),
             self.connect_timeout.as_ref().err(),
             self.busy_timeout.as_ref().err(),
+            self.sessions.as_ref().err(),
+            self.cookie.as_ref().err(),
         ]
         .into_iter()
         .flatten()
@@ -205,6 +221,8 @@ impl Resolution {
             echo: self.echo?,
             connect_timeout: self.connect_timeout?,
             busy_timeout: self.busy_timeout?,
+            sessions: self.sessions?,
+            cookie: self.cookie?,
         })
     }
 }
@@ -545,15 +563,35 @@ fn password(
     layers: &Layers<'_>,
     parts: &mut Vec<Part>,
 ) -> Result<Option<Secret>, SettingsError> {
-    let direct = secret(layers, "password")?;
-    let named = text(layers, "password_env")?;
+    Ok(
+        secret_or_env(env, layers, "password", "password_env")?.map(|(secret, source, shown)| {
+            parts.push(Part {
+                key: "password",
+                shown,
+                source,
+            });
+            secret
+        }),
+    )
+}
+
+/// A secret set directly (`key`) or by naming an environment variable (`env_key`), whichever
+/// the more specific table sets; with where it came from and how `cli config` shows it.
+fn secret_or_env(
+    env: &Environment,
+    layers: &Layers<'_>,
+    key: &str,
+    env_key: &str,
+) -> Result<Option<(Secret, Source, String)>, SettingsError> {
+    let direct = secret(layers, key)?;
+    let named = text(layers, env_key)?;
     let rank = |name: &str| layers.tables.iter().position(|t| t.name == name);
     let use_env = match (&direct, &named) {
         (Some((t1, _, _)), Some((t2, e, _))) if t1.name == t2.name => {
             return Err(layers.fail(
                 t1,
                 e.line,
-                "sets both `password` and `password_env`; use one",
+                format!("sets both `{key}` and `{env_key}`; use one"),
             ));
         }
         (Some((t1, _, _)), Some((t2, _, _))) => rank(t2.name) < rank(t1.name),
@@ -568,24 +606,126 @@ fn password(
             return Err(layers.fail(
                 t,
                 e.line,
-                format!("password_env names `{var}`, which is not set in the environment"),
+                format!("{env_key} names `{var}`, which is not set in the environment"),
             ));
         };
-        parts.push(Part {
-            key: "password",
-            shown: format!("*** ({})", value.source),
-            source: layers.source(t, e.line),
-        });
-        return Ok(Some(Secret::new(value.value)));
+        let shown = format!("*** ({})", value.source);
+        return Ok(Some((
+            Secret::new(value.value),
+            layers.source(t, e.line),
+            shown,
+        )));
     }
-    Ok(direct.map(|(t, e, s)| {
-        parts.push(Part {
-            key: "password",
-            shown: "***".to_owned(),
-            source: layers.source(t, e.line),
-        });
-        s.clone()
-    }))
+    Ok(direct.map(|(t, e, s)| (s.clone(), layers.source(t, e.line), "***".to_owned())))
+}
+
+/// The session store's settings; every key has Flask-Session's default.
+fn sessions(layers: &Layers<'_>) -> Result<SessionSettings, SettingsError> {
+    let session_type = pick(
+        None,
+        layers,
+        "session_type",
+        |v| match v {
+            Value::Text(name) => SessionType::from_name(&name.to_ascii_lowercase()),
+            _ => None,
+        },
+        SessionType::Sql,
+    )?;
+    let url = secret(layers, "session_url")?
+        .map(|(t, e, s)| Sourced::new(SecretUrl::new(s.expose()), layers.source(t, e.line)));
+    let text_or = |key: &str, default: &str| {
+        pick(
+            None,
+            layers,
+            key,
+            |v| match v {
+                Value::Text(s) => Some(s.clone()),
+                _ => None,
+            },
+            default.to_owned(),
+        )
+    };
+    let absolute_lifetime = match layers.find("session_absolute_lifetime")? {
+        Some((t, e)) => number(&e.value).map(|n| Sourced::new(n, layers.source(t, e.line))),
+        None => None,
+    };
+    Ok(SessionSettings {
+        session_type,
+        url,
+        dir: text_or("session_dir", DEFAULT_SESSION_DIR)?.map(PathBuf::from),
+        key_prefix: text_or("session_key_prefix", DEFAULT_SESSION_KEY_PREFIX)?,
+        lifetime: pick(
+            None,
+            layers,
+            "permanent_session_lifetime",
+            number,
+            DEFAULT_SESSION_LIFETIME,
+        )?,
+        absolute_lifetime,
+        max_bytes: pick(
+            None,
+            layers,
+            "session_max_bytes",
+            number,
+            DEFAULT_SESSION_MAX_BYTES,
+        )?,
+    })
+}
+
+/// The session cookie's settings; `Secure` is on by default under the production profile.
+fn cookie(
+    env: &Environment,
+    layers: &Layers<'_>,
+    profile: Profile,
+) -> Result<CookieSettings, SettingsError> {
+    let secret_key = secret_or_env(env, layers, "secret_key", "secret_key_env")?
+        .map(|(secret, source, _)| Sourced::new(secret, source));
+    let name = pick(
+        None,
+        layers,
+        "session_cookie_name",
+        |v| match v {
+            Value::Text(s) => Some(s.clone()),
+            _ => None,
+        },
+        DEFAULT_SESSION_COOKIE_NAME.to_owned(),
+    )?;
+    if name.value.is_empty()
+        || !name
+            .value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    {
+        return Err(SettingsError::Invalid(format!(
+            "`session_cookie_name` {} ({}) is not a valid cookie name: use letters, digits and - _ .",
+            crate::quote::quoted(&name.value),
+            name.source
+        )));
+    }
+    Ok(CookieSettings {
+        secret_key,
+        name,
+        secure: pick(
+            None,
+            layers,
+            "session_cookie_secure",
+            |v| match v {
+                Value::Flag(b) => Some(*b),
+                _ => None,
+            },
+            profile.is_production(),
+        )?,
+        same_site: pick(
+            None,
+            layers,
+            "session_cookie_samesite",
+            |v| match v {
+                Value::Text(s) => SameSite::from_name(s),
+                _ => None,
+            },
+            SameSite::Lax,
+        )?,
+    })
 }
 
 /// Everything but RFC 3986's unreserved characters, so any user name or password survives.
@@ -789,6 +929,37 @@ echo = true
         let err = first_error("[default]\npassword = hunter2hunter2\n", "develop");
         assert!(err.starts_with("settings.toml:2: syntax error"), "{err}");
         assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn sessions_default_to_flask_session_and_follow_the_profile() {
+        let r = Settings::resolve(&Flags::default(), &env(&[])).unwrap();
+        assert_eq!(r.sessions.session_type.value, SessionType::Sql);
+        assert_eq!(r.sessions.lifetime.value, 31 * 24 * 3600);
+        assert_eq!(r.sessions.key_prefix.value, "session:");
+        assert!(r.sessions.url.is_none() && r.cookie.secret_key.is_none());
+        assert!(!r.cookie.secure.value);
+        let text = "[default]\nsession_type = \"Redis\"\nsession_url = \"redis://:pw@h:6379/0\"\n\
+                    permanent_session_lifetime = 60\nsecret_key = \"k\"\n\
+                    [product]\nsecret_key_env = \"KEY_VAR\"\n";
+        let p = resolve_text(text, "product", &[("KEY_VAR", "from-env")])
+            .into_settings()
+            .unwrap();
+        assert_eq!(p.sessions.session_type.value, SessionType::Redis);
+        assert_eq!(
+            p.sessions.url.as_ref().unwrap().value.to_string(),
+            "redis://:***@h:6379/0"
+        );
+        assert_eq!(
+            p.cookie.secret_key.as_ref().unwrap().value.expose(),
+            "from-env"
+        );
+        assert!(p.cookie.secure.value, "Secure by default under product");
+        let bad = first_error("[default]\nsession_type = \"pickle\"\n", "develop");
+        assert!(
+            bad.contains("`session_type` must be one of sql, sqlalchemy, redis"),
+            "{bad}"
+        );
     }
 
     #[test]

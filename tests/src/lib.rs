@@ -124,6 +124,7 @@ const TOOL_VARIABLES: &[&str] = &[
     "APP_ENV",
     "STUDENTS_CONFIG",
     "STUDENTS_DB_PASSWORD",
+    "STUDENTS_SECRET_KEY",
     "RUST_LOG",
 ];
 

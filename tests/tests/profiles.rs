@@ -325,8 +325,24 @@ fn settings_example_mirrors_the_original_profiles() {
         product.stderr.contains("STUDENTS_DB_PASSWORD"),
         "{product:?}"
     );
-    let product =
-        run(config(&["--env", "product"]).env("STUDENTS_DB_PASSWORD", "s3cret-prod")).ok();
+    let product = run(config(&["--env", "product"])
+        .env("STUDENTS_DB_PASSWORD", "s3cret-prod")
+        .env("STUDENTS_SECRET_KEY", "k3y-from-the-environment"))
+    .ok();
+    assert!(!product.stdout.contains("k3y-from"), "{product:?}");
+    assert!(
+        config_line(&product, "secret key").contains("settings.toml:")
+            || config_line(&product, "secret key").contains("example.toml:"),
+        "{product:?}"
+    );
+    assert!(
+        config_line(&product, "cookie secure").contains("true"),
+        "{product:?}"
+    );
+    assert!(
+        config_line(&develop, "session lifetime").contains("60s"),
+        "{develop:?}"
+    );
     assert!(!product.stdout.contains("s3cret-prod"), "{product:?}");
     assert!(
         product.stdout.contains("environment STUDENTS_DB_PASSWORD"),
