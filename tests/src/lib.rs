@@ -17,6 +17,7 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 pub mod servers;
+pub mod session_stores;
 pub mod test_migrator;
 
 use entity::student;

@@ -10,3 +10,4 @@ mod hardening;
 mod migrate;
 mod profiles;
 mod seed;
+mod sessions;

@@ -1,0 +1,5 @@
+//! The five stores.
+
+mod filesystem;
+
+pub use filesystem::FilesystemStore;
