@@ -84,6 +84,18 @@ pub fn skip(what: &str, reason: &str) {
     }
 }
 
+/// The URL of a server from the environment variable `var` (`REDIS_URL`, say), or `None`
+/// after recording the skip (a failure under CI).
+pub fn server_url(var: &str, what: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            skip(what, &format!("{var} is not set"));
+            None
+        }
+    }
+}
+
 /// The admin URL for `backend`, or `None` (after saying why) when the test should be skipped.
 pub fn admin_url(backend: Backend) -> Option<String> {
     let var = backend.env_var()?;

@@ -48,3 +48,118 @@ async fn filesystem_store_conforms() {
     }
     through_tower_sessions(sessions).await;
 }
+
+/// The Redis named by `REDIS_URL`, with a prefix of this test's own.
+struct RedisKeys {
+    client: fred::prelude::Client,
+    prefix: String,
+}
+
+impl Raw for RedisKeys {
+    fn dump(&self) -> String {
+        use fred::prelude::*;
+        tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(async {
+                let keys: Vec<String> = self
+                    .client
+                    .custom(
+                        fred::types::CustomCommand::new_static("KEYS", None, false),
+                        vec![format!("{}*", self.prefix)],
+                    )
+                    .await
+                    .unwrap();
+                let mut out = String::new();
+                for key in keys {
+                    let value: Option<String> = self.client.get(&key).await.unwrap();
+                    out.push_str(&key);
+                    out.push_str(&value.unwrap_or_default());
+                }
+                out
+            })
+        })
+    }
+
+    fn corrupt(&self, key: &StoreKey) {
+        use fred::prelude::*;
+        tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(async {
+                let _: () = self
+                    .client
+                    .set(
+                        format!("{}{}", self.prefix, key.as_str()),
+                        "\u{80}\u{3}}q.",
+                        Some(fred::types::Expiration::EX(60)),
+                        None,
+                        false,
+                    )
+                    .await
+                    .unwrap();
+            })
+        });
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redis_store_conforms() {
+    use fred::prelude::*;
+    let Some(url) = tests::server_url("REDIS_URL", "Redis") else {
+        return;
+    };
+    let prefix = format!("test-session-{:016x}:", rand::random::<u64>());
+    let secret = settings::SecretUrl::new(url.clone());
+    let store = sessions::stores::RedisStore::open(&secret, &prefix, Duration::from_secs(5))
+        .await
+        .unwrap();
+    let client = Builder::from_config(Config::from_url(&url).unwrap())
+        .build()
+        .unwrap();
+    client.init().await.unwrap();
+    let raw = RedisKeys {
+        client: client.clone(),
+        prefix: prefix.clone(),
+    };
+    let store = shared(store);
+    conformance(store.clone(), &raw, true).await;
+    let sessions = sessions::Sessions::new(
+        store.clone(),
+        &settings(Duration::from_secs(60), None, 65536),
+    );
+    // The value is readable JSON, as `redis-cli get` shows it.
+    let (id, _) = sessions
+        .create(
+            [("age".to_owned(), serde_json::json!(18))]
+                .into_iter()
+                .collect(),
+        )
+        .await
+        .unwrap();
+    let value: String = client
+        .get(format!("{prefix}{}", id.key().as_str()))
+        .await
+        .unwrap();
+    assert!(value.ends_with(r#""data":{"age":18}}"#), "{value}");
+    let ttl: i64 = client
+        .ttl(format!("{prefix}{}", id.key().as_str()))
+        .await
+        .unwrap();
+    assert!((1..=60).contains(&ttl), "{ttl}");
+    through_tower_sessions(sessions).await;
+    store.clear().await.unwrap();
+    assert!(raw.dump().is_empty(), "the test's keys are cleaned up");
+}
+
+#[tokio::test]
+async fn redis_down_is_an_error_naming_the_store_without_its_password() {
+    let port = tests::servers::free_port();
+    let url = settings::SecretUrl::new(format!("redis://:hunter22@127.0.0.1:{port}/0"));
+    let err = sessions::stores::RedisStore::open(&url, "session:", Duration::from_secs(2))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(err.is_unavailable(), "{text}");
+    assert!(
+        text.contains(&format!("redis at 127.0.0.1:{port}")),
+        "{text}"
+    );
+    assert!(!text.contains("hunter22"), "{text}");
+}
