@@ -35,6 +35,16 @@ pub enum Failure {
     Refused(String),
     /// `migrate status --check` found pending migrations.
     Pending(usize),
+    /// `serve` could not start or stopped with an error.
+    Serve(web::ServeError),
+    /// The session store refused or failed.
+    Sessions(sessions::Error),
+}
+
+impl From<sessions::Error> for Failure {
+    fn from(e: sessions::Error) -> Self {
+        Failure::Sessions(e)
+    }
 }
 
 impl From<service::Error> for Failure {
@@ -77,6 +87,8 @@ impl Failure {
             ),
             Failure::Settings(e) => (e.to_string(), e.hint(), e.exit_code()),
             Failure::Service(e) => (e.to_string(), e.hint(), e.exit_code()),
+            Failure::Serve(e) => (e.to_string(), None, e.exit_code()),
+            Failure::Sessions(e) => (e.to_string(), None, e.exit_code()),
         })
     }
 

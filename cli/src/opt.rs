@@ -89,12 +89,35 @@ pub enum Command {
     /// Print the profile, the database URL (password masked) and where each setting came from.
     Config,
 
+    /// Serve the original Flask app's pages (sessions, login, the student list) over HTTP.
+    Serve(ServeArgs),
+
     /// Print a shell completion script, e.g. `cli completions bash > /etc/bash_completion.d/cli`.
     Completions {
         /// The shell to complete for.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; the original bound 0.0.0.0, this binds loopback unless told.
+    #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
+    pub host: String,
+
+    /// Port to listen on.
+    #[arg(long, short = 'p', default_value_t = 8000)]
+    pub port: u16,
+
+    /// A directory of your own Jinja templates (Login.html, welcome.html, …), like Flask's
+    /// templates folder; templates it lacks come from the built-in set.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<std::path::PathBuf>,
+
+    /// Seconds requests in flight get to finish after SIGINT or SIGTERM.
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub grace: u64,
 }
 
 #[derive(Debug, Subcommand)]

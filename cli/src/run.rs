@@ -172,6 +172,18 @@ pub async fn run(opt: Opt) -> Result<(), Failure> {
             })
             .await
         }
+        Command::Serve(a) => {
+            let options = web::ServeOptions {
+                host: a.host,
+                port: a.port,
+                templates: a.templates,
+                grace: std::time::Duration::from_secs(a.grace),
+            };
+            let shutdown = shutdown_signal(interrupt.clone()).map_err(Failure::Output)?;
+            web::run(s, &options, shutdown)
+                .await
+                .map_err(Failure::Serve)
+        }
         Command::Config | Command::Completions { .. } => Ok(()),
     }
 }
@@ -218,6 +230,23 @@ fn interrupt_on_ctrl_c() -> io::Result<Interrupt> {
         }
     });
     Ok(interrupt)
+}
+
+/// Resolves at the first SIGINT or SIGTERM: how a server is asked to stop.
+fn shutdown_signal(
+    mut interrupt: Interrupt,
+) -> io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            () = interrupt.wait() => {}
+            _ = term.recv() => {}
+        }
+        #[cfg(not(unix))]
+        interrupt.wait().await;
+    })
 }
 
 /// Writes `text` and a newline to stdout, flushed.

@@ -190,6 +190,35 @@ fn pool_options<DB: sqlx::Database>(settings: &ConnectSettings) -> sqlx::pool::P
         .acquire_timeout(settings.connect_timeout)
 }
 
+/// A pool over `settings` that logs in only when first used, for a long-running server that
+/// must start, and recover by itself, while the database is down. The URL is still checked.
+pub fn connect_lazy(settings: &ConnectSettings) -> Result<DatabaseConnection> {
+    let checked = check_url(&settings.url)?;
+    let bad_option = |e: sqlx::Error| Error::UrlOption {
+        url: settings.url.redacted(),
+        reason: configuration_reason(&e),
+    };
+    Ok(match checked.dialect {
+        Dialect::MySql => SqlxMySqlConnector::from_sqlx_mysql_pool(
+            pool_options(settings).connect_lazy_with(
+                sqlx::mysql::MySqlConnectOptions::from_str(&checked.driver_url)
+                    .map_err(bad_option)?
+                    .disable_statement_logging(),
+            ),
+        ),
+        Dialect::Postgres => SqlxPostgresConnector::from_sqlx_postgres_pool(
+            pool_options(settings).connect_lazy_with(
+                sqlx::postgres::PgConnectOptions::from_str(&checked.driver_url)
+                    .map_err(bad_option)?
+                    .disable_statement_logging(),
+            ),
+        ),
+        Dialect::Sqlite => SqlxSqliteConnector::from_sqlx_sqlite_pool(
+            pool_options(settings).connect_lazy_with(sqlite_options(settings, &checked)?),
+        ),
+    })
+}
+
 /// How a SQLite file is opened for `settings.access`.
 fn sqlite_options(
     settings: &ConnectSettings,

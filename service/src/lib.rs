@@ -16,7 +16,9 @@ pub mod schema;
 mod sqlite_read;
 pub mod validate;
 
-pub use connect::{Access, ConnectSettings, DEFAULT_DATABASE_URL, backend_of, connect};
+pub use connect::{
+    Access, ConnectSettings, DEFAULT_DATABASE_URL, backend_of, connect, connect_lazy,
+};
 pub use dry_run::{SchemaChange, dry_run};
 pub use entity::student::Model as Student;
 pub use error::{Error, Result};

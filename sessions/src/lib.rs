@@ -9,6 +9,7 @@
 
 mod error;
 mod id;
+mod open;
 mod record;
 mod sessions;
 mod store;
@@ -17,6 +18,7 @@ mod tower;
 
 pub use error::{Error, Result};
 pub use id::{ID_CHARS, SessionId, StoreKey};
+pub use open::open;
 pub use record::{Data, Loaded, Record, now_ms};
 pub use sessions::Sessions;
 pub use store::{Cleanup, Stats, Store, Summary};
