@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 /// Random bytes in an id: 256 bits, as Flask-Session 0.6+ (`secrets.token_urlsafe(32)`).
 const ID_BYTES: usize = 32;
 
-/// Characters of an id: base64url of [`ID_BYTES`] without padding.
+/// Characters of an id: base64url of its 32 bytes without padding.
 pub const ID_CHARS: usize = 43;
 
 /// A session id: the value of the session cookie. `Debug` never shows it.
