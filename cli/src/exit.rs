@@ -39,6 +39,8 @@ pub enum Failure {
     Serve(web::ServeError),
     /// The session store refused or failed.
     Sessions(sessions::Error),
+    /// What was asked for does not exist (a session key).
+    NotFound(String),
 }
 
 impl From<sessions::Error> for Failure {
@@ -89,6 +91,7 @@ impl Failure {
             Failure::Service(e) => (e.to_string(), e.hint(), e.exit_code()),
             Failure::Serve(e) => (e.to_string(), None, e.exit_code()),
             Failure::Sessions(e) => (e.to_string(), None, e.exit_code()),
+            Failure::NotFound(msg) => (msg.clone(), None, code::OTHER),
         })
     }
 

@@ -8,6 +8,7 @@ mod opt;
 mod output;
 mod progress;
 mod run;
+mod sessions_cmd;
 
 use std::process::ExitCode;
 

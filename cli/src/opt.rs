@@ -89,6 +89,10 @@ pub enum Command {
     /// Print the profile, the database URL (password masked) and where each setting came from.
     Config,
 
+    /// Look into and tidy the session store (the one the settings name).
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
+
     /// Serve the original Flask app's pages (sessions, login, the student list) over HTTP.
     Serve(ServeArgs),
 
@@ -98,6 +102,53 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    /// List sessions: store key, created, expires, size and the names of the values held
+    /// (never a session id).
+    List(SessionsListArgs),
+
+    /// Print one session's values as JSON.
+    Show {
+        /// The store key, as `cli sessions list` prints it.
+        key: String,
+    },
+
+    /// Delete one session (its user is logged out).
+    Delete {
+        /// The store key, as `cli sessions list` prints it.
+        key: String,
+    },
+
+    /// Delete every session of this store; refused under `product` without --yes.
+    Clear(Confirm),
+
+    /// Remove expired sessions in small batches and say how many.
+    Cleanup,
+
+    /// Count live and expired sessions and their bytes.
+    Stats,
+}
+
+#[derive(Debug, Args)]
+pub struct SessionsListArgs {
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = StatusFormat::Table)]
+    pub format: StatusFormat,
+
+    /// At most this many sessions.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: Option<u64>,
+}
+
+/// `--yes` alone, for destructive commands without a dry run.
+#[derive(Debug, Args)]
+pub struct Confirm {
+    /// Do not ask for confirmation; required under the `product` profile.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -97,7 +97,7 @@ pub async fn run(opt: Opt) -> Result<(), Failure> {
             .await
         }
         Command::DropTables(d) => {
-            confirm(
+            confirm_destructive(
                 &d,
                 s,
                 "drop-tables",
@@ -142,7 +142,7 @@ pub async fn run(opt: Opt) -> Result<(), Failure> {
                 "revert the last {} migration(s), dropping what they created",
                 a.steps
             );
-            confirm(&a.destructive, s, "migrate down", &what)?;
+            confirm_destructive(&a.destructive, s, "migrate down", &what)?;
             if a.destructive.dry_run.dry_run {
                 return print_sql(s, &interrupt, SchemaChange::Down(Some(a.steps))).await;
             }
@@ -153,7 +153,7 @@ pub async fn run(opt: Opt) -> Result<(), Failure> {
             .await
         }
         Command::Migrate(MigrateCommand::Refresh(d)) => {
-            confirm(
+            confirm_destructive(
                 &d,
                 s,
                 "migrate refresh",
@@ -172,6 +172,7 @@ pub async fn run(opt: Opt) -> Result<(), Failure> {
             })
             .await
         }
+        Command::Sessions(command) => crate::sessions_cmd::run(command, s).await,
         Command::Serve(a) => {
             let options = web::ServeOptions {
                 host: a.host,
@@ -368,8 +369,24 @@ async fn list(db: &DatabaseConnection, format: Format) -> Result<(), Failure> {
 
 /// Whether a destructive command may go ahead: under the production profile only with an
 /// explicit `--yes`; elsewhere after confirmation on a terminal. A dry run changes nothing.
-fn confirm(d: &Destructive, settings: &Settings, command: &str, what: &str) -> Result<(), Failure> {
-    if d.dry_run.dry_run || d.yes {
+fn confirm_destructive(
+    d: &Destructive,
+    settings: &Settings,
+    command: &str,
+    what: &str,
+) -> Result<(), Failure> {
+    confirm(d.yes, d.dry_run.dry_run, settings, command, what)
+}
+
+/// As [`confirm_destructive`], from the flags themselves.
+pub fn confirm(
+    yes: bool,
+    dry_run: bool,
+    settings: &Settings,
+    command: &str,
+    what: &str,
+) -> Result<(), Failure> {
+    if dry_run || yes {
         return Ok(());
     }
     if settings.profile.value.is_production() {
