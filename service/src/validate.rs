@@ -7,6 +7,7 @@ use unicode_properties::general_category::{
 };
 
 use crate::error::{Error, Result};
+use crate::names::NAME_SPACE;
 
 /// Youngest and oldest accepted age, in years.
 pub const AGE_RANGE: std::ops::RangeInclusive<i64> = 0..=150;
@@ -198,13 +199,21 @@ pub fn score_rule(score: f64) -> Result<f32> {
     Ok(single)
 }
 
-/// Checks a row count for `seed`.
+/// Checks a row count for `seed`: at least 1, and no more than the generator has names for
+/// (more could never finish; it would only run for hours in one transaction first).
 pub fn count_rule(count: u64) -> Result<u64> {
     if count == 0 {
         return Err(Error::invalid(
             "count",
             count,
             "a count is a whole number of at least 1",
+        ));
+    }
+    if count > NAME_SPACE {
+        return Err(Error::invalid(
+            "count",
+            count,
+            format!("the generator has {NAME_SPACE} distinct names, so a count is at most that"),
         ));
     }
     Ok(count)
@@ -356,6 +365,19 @@ mod tests {
         assert_eq!(format_score(score_rule(80.1).unwrap()), "80.1");
         assert_eq!(format_score(score_rule(87.5).unwrap()), "87.5");
         assert_eq!(format_score(score_rule(80.0).unwrap()), "80.0");
+    }
+
+    #[test]
+    fn count_is_at_least_one_and_at_most_the_name_space() {
+        assert!(count_rule(0).is_err());
+        assert_eq!(count_rule(1).unwrap(), 1);
+        assert_eq!(count_rule(NAME_SPACE).unwrap(), NAME_SPACE);
+        let err = count_rule(NAME_SPACE + 1).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(
+            err.to_string().contains("523994760 distinct names"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
 use sea_orm::{ConnectionTrait, Statement};
-use tests::{TestDb, each_backend};
+use tests::{Out, TestDb, cli_command, each_backend};
 
 each_backend!(
     add_student_keeps_names_real_people_write,
@@ -28,6 +28,47 @@ fn stored_names(db: &TestDb) -> Vec<String> {
         .map(|row| row.try_get::<String>("", "s_name").unwrap())
         .collect()
     })
+}
+
+#[test]
+fn seed_count_over_the_name_space_is_refused_before_connecting() {
+    let dir = tempfile::tempdir().unwrap();
+    // Nothing listens there: only a count checked before connecting can give exit 2.
+    let url = format!("mysql://u:p@127.0.0.1:{}/db", closed_port());
+    let space = service::names::NAME_SPACE;
+    let over = (space + 1).to_string();
+    let out = Out::from_output(
+        cli_command(dir.path())
+            .args(["--database-url", &url, "seed", "--count", &over])
+            .output()
+            .unwrap(),
+    )
+    .fails(2);
+    assert!(out.stderr.contains(&format!("`{over}`")), "{out:?}");
+    assert!(out.stderr.contains("523994760 distinct names"), "{out:?}");
+    // The largest possible count passes the check and goes on to connect.
+    let out = Out::from_output(
+        cli_command(dir.path())
+            .args([
+                "--database-url",
+                &url,
+                "seed",
+                "--count",
+                &space.to_string(),
+            ])
+            .output()
+            .unwrap(),
+    )
+    .fails(4);
+    assert!(out.stderr.contains("connection refused"), "{out:?}");
+}
+
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Names with joiners, marks, selectors and tags where real names have them.
