@@ -1,13 +1,14 @@
 //! Every write to `student`: one row, many rows, and random rows.
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use entity::student;
-use sea_orm::sea_query::{Alias, OnConflict, Query};
+use sea_orm::sea_query::{Alias, InsertStatement, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DbBackend, DbErr, EntityTrait, QueryFilter, QuerySelect, SqliteTransactionMode, Statement,
-    TransactionOptions, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    EntityTrait, QueryFilter, QuerySelect, SqliteTransactionMode, Statement, TransactionOptions,
+    TransactionTrait,
 };
 
 use crate::classify;
@@ -86,19 +87,114 @@ impl SeedOptions {
     }
 }
 
-/// Inserts one student and returns the stored row with its new id.
-pub async fn add_student(db: &DatabaseConnection, new: &NewStudent) -> Result<student::Model> {
-    let row = student::ActiveModel {
-        s_name: Set(new.name.clone()),
-        s_age: Set(new.age),
-        s_score: Set(new.score),
-        ..Default::default()
-    };
-    match row.insert(db).await {
-        Ok(model) => Ok(model),
-        Err(e) if classify::is_unique_violation(&e) => Err(Error::DuplicateName(new.name.clone())),
-        Err(e) => Err(classify::on_student(db, e).await),
+/// How many times a write is tried in all when the database picks it as a deadlock victim
+/// (or Galera refuses its COMMIT after a conflict with another node).
+const WRITE_ATTEMPTS: u32 = 10;
+
+/// Waits before try `attempt` (2, 3, …): 25 ms doubling up to 2 s, with jitter, so that two
+/// writers that deadlocked each other do not start again at the same moment.
+async fn backoff(attempt: u32) {
+    let ceiling = Duration::from_millis(25)
+        .saturating_mul(1 << attempt.saturating_sub(2).min(7))
+        .min(Duration::from_secs(2));
+    tokio::time::sleep(ceiling.mul_f64(rand::random_range(0.5..=1.0))).await;
+}
+
+/// Why one try of a write failed; its transaction has rolled back.
+enum Failure {
+    /// The database refused a statement.
+    Db(DbErr),
+    /// A check of ours refused to commit; this is what to report.
+    Refused(Error),
+}
+
+impl From<DbErr> for Failure {
+    fn from(e: DbErr) -> Self {
+        Failure::Db(e)
     }
+}
+
+impl Failure {
+    /// Whether the whole transaction may be tried again.
+    fn is_retryable(&self) -> bool {
+        matches!(self, Failure::Db(e) if classify::is_retryable(e))
+    }
+
+    /// What to tell the user; `db` answers whether the table exists.
+    async fn into_error(self, db: &DatabaseConnection) -> Error {
+        match self {
+            Failure::Refused(e) => e,
+            Failure::Db(e) if classify::is_ids_exhausted(&e) => {
+                Error::IdsExhausted(classify::message(&e))
+            }
+            Failure::Db(e) => classify::on_student(db, e).await,
+        }
+    }
+}
+
+/// Inserts one student and returns the stored row with its new id.
+///
+/// The insert and the read-back are one transaction that commits only when both worked, so
+/// an error always means nothing was stored. (On SQLite an insert outside a transaction can
+/// report its row and then fail to commit it, silently, when another process is reading.)
+pub async fn add_student(db: &DatabaseConnection, new: &NewStudent) -> Result<student::Model> {
+    let mut attempt = 1;
+    loop {
+        match add_student_once(db, new).await {
+            Ok(row) => return Ok(row),
+            Err(f) if f.is_retryable() && attempt < WRITE_ATTEMPTS => {
+                attempt += 1;
+                backoff(attempt).await;
+            }
+            Err(Failure::Db(e)) if classify::is_duplicate_name(&e) => {
+                return Err(Error::DuplicateName(new.name.clone()));
+            }
+            Err(f) => return Err(f.into_error(db).await),
+        }
+    }
+}
+
+async fn add_student_once(
+    db: &DatabaseConnection,
+    new: &NewStudent,
+) -> Result<student::Model, Failure> {
+    let backend = db.get_database_backend();
+    let tx = begin_write(db).await?;
+    let mut insert = insert_query(std::slice::from_ref(new))?;
+    let id: i64 = match backend {
+        DbBackend::MySql => {
+            let id = tx
+                .execute_raw(backend.build(&insert))
+                .await?
+                .last_insert_id();
+            i64::try_from(id).unwrap_or(i64::MAX)
+        }
+        _ => {
+            insert.returning_col(Alias::new("id"));
+            // `query_all` steps the statement to its end, so every error reaches us.
+            let rows = tx.query_all_raw(backend.build(&insert)).await?;
+            let row = rows.first().ok_or_else(|| DbErr::RecordNotInserted)?;
+            if backend == DbBackend::Postgres {
+                i64::from(row.try_get::<i32>("", "id")?)
+            } else {
+                // SQLite's INTEGER holds 64 bits: another program may have used ids past 2³¹.
+                row.try_get::<i64>("", "id")?
+            }
+        }
+    };
+    let id = i32::try_from(id).map_err(|_| {
+        Failure::Refused(Error::IdsExhausted(format!(
+            "the next id, {id}, does not fit the 32-bit `id` column"
+        )))
+    })?;
+    let row = student::Entity::find_by_id(id)
+        .one(&tx)
+        .await?
+        .ok_or(DbErr::RecordNotFound(format!(
+            "the new student {id} could not be read back"
+        )))?;
+    tx.commit().await?;
+    Ok(row)
 }
 
 /// Inserts all `students` in one transaction: every row, or none when any name is taken.
@@ -107,25 +203,38 @@ pub async fn add_students(db: &DatabaseConnection, students: &[NewStudent]) -> R
     if let Some(dup) = students.iter().find(|s| !seen.insert(s.name.as_str())) {
         return Err(Error::DuplicateName(dup.name.clone()));
     }
-    let backend = db.get_database_backend();
-    let outcome: Result<u64, DbErr> = async {
-        let tx = begin_write(db).await?;
-        let mut added = 0;
-        for chunk in students.chunks(rows_per_statement(backend)) {
-            added += tx
-                .execute_raw(insert_statement(backend, chunk, false)?)
-                .await?
-                .rows_affected();
+    let mut attempt = 1;
+    loop {
+        match add_students_once(db, students).await {
+            Ok(n) => return Ok(n),
+            Err(f) if f.is_retryable() && attempt < WRITE_ATTEMPTS => {
+                attempt += 1;
+                backoff(attempt).await;
+            }
+            Err(Failure::Db(e)) if classify::is_duplicate_name(&e) => {
+                return Err(taken_name(db, students).await);
+            }
+            Err(f) => return Err(f.into_error(db).await),
         }
-        tx.commit().await?;
-        Ok(added)
     }
-    .await;
-    match outcome {
-        Ok(n) => Ok(n),
-        Err(e) if classify::is_unique_violation(&e) => Err(taken_name(db, students).await),
-        Err(e) => Err(classify::on_student(db, e).await),
+}
+
+async fn add_students_once(
+    db: &DatabaseConnection,
+    students: &[NewStudent],
+) -> Result<u64, Failure> {
+    let backend = db.get_database_backend();
+    let tx = begin_write(db).await?;
+    let mut added = 0;
+    for chunk in students.chunks(rows_per_statement(backend)) {
+        added += tx
+            .execute_raw(insert_statement(backend, chunk, false)?)
+            .await?
+            .rows_affected();
     }
+    ids_fit(&tx).await?;
+    tx.commit().await?;
+    Ok(added)
 }
 
 /// After a rolled-back bulk insert, names the first student whose name is already stored.
@@ -147,6 +256,32 @@ async fn taken_name(db: &DatabaseConnection, students: &[NewStudent]) -> Error {
     }
     // Taken by a concurrent writer that has since let go of it: still a duplicate.
     Error::Database("a name was taken by another writer while adding; nothing was added".into())
+}
+
+/// On SQLite, refuses to commit rows whose ids do not fit the 32-bit `id` column: its INTEGER
+/// holds 64 bits, so after another program used ids past 2³¹ new rows would get such ids, and
+/// no one could read them back. (MySQL/MariaDB and PostgreSQL refuse those ids themselves.)
+async fn ids_fit(tx: &DatabaseTransaction) -> Result<(), Failure> {
+    if tx.get_database_backend() != DbBackend::Sqlite {
+        return Ok(());
+    }
+    let max = tx
+        .query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "SELECT MAX(id) AS id FROM student",
+        ))
+        .await?
+        .map(|row| row.try_get::<Option<i64>>("", "id"))
+        .transpose()?
+        .flatten();
+    match max {
+        Some(id) if i32::try_from(id).is_err() => {
+            Err(Failure::Refused(Error::IdsExhausted(format!(
+                "the new rows would need ids up to {id}, past what the 32-bit `id` column holds"
+            ))))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// What `seed` did.
@@ -280,7 +415,7 @@ impl SeedBatches {
 
 /// Starts a write transaction; on SQLite it takes the write lock at once, so two writers
 /// queue on the busy timeout instead of failing to upgrade a read lock.
-async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
     db.begin_with_options(TransactionOptions {
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
         ..Default::default()
@@ -288,13 +423,8 @@ async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransac
     .await
 }
 
-/// A multi-row INSERT of `rows`; with `skip_duplicates` a taken name skips its row, and
-/// `rows_affected` counts exactly the rows inserted on every backend.
-fn insert_statement(
-    backend: DbBackend,
-    rows: &[NewStudent],
-    skip_duplicates: bool,
-) -> Result<Statement, DbErr> {
+/// A multi-row INSERT of `rows` into `student`, without conflict handling.
+fn insert_query(rows: &[NewStudent]) -> Result<InsertStatement, DbErr> {
     let mut insert = Query::insert();
     insert.into_table(Alias::new("student")).columns([
         Alias::new("s_name"),
@@ -306,6 +436,17 @@ fn insert_statement(
             .values([row.name.as_str().into(), row.age.into(), row.score.into()])
             .map_err(|e| DbErr::Custom(e.to_string()))?;
     }
+    Ok(insert)
+}
+
+/// A multi-row INSERT of `rows`; with `skip_duplicates` a taken name skips its row, and
+/// `rows_affected` counts exactly the rows inserted on every backend.
+fn insert_statement(
+    backend: DbBackend,
+    rows: &[NewStudent],
+    skip_duplicates: bool,
+) -> Result<Statement, DbErr> {
+    let mut insert = insert_query(rows)?;
     if skip_duplicates && backend != DbBackend::MySql {
         insert.on_conflict(
             OnConflict::column(Alias::new("s_name"))
@@ -316,7 +457,8 @@ fn insert_statement(
     let mut statement = backend.build(&insert);
     if skip_duplicates && backend == DbBackend::MySql {
         // sea-query has no INSERT IGNORE, and its MySQL stand-in for DO NOTHING
-        // (`ON DUPLICATE KEY UPDATE id = id`) counts skipped rows as affected.
+        // (`ON DUPLICATE KEY UPDATE id = id`) counts skipped rows as affected. IGNORE skips
+        // more than taken names: `run_insert` checks every warning.
         statement.sql = statement
             .sql
             .replacen("INSERT INTO", "INSERT IGNORE INTO", 1);
