@@ -190,9 +190,7 @@ async fn add_student_once(
     let row = student::Entity::find_by_id(id)
         .one(&tx)
         .await?
-        .ok_or(DbErr::RecordNotFound(format!(
-            "the new student {id} could not be read back"
-        )))?;
+        .ok_or_else(|| DbErr::RecordNotFound(format!("the new student {id} was not found")))?;
     tx.commit().await?;
     Ok(row)
 }
