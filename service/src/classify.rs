@@ -1,7 +1,7 @@
 //! Turns driver errors into [`Error`]s that mean something to the user.
 
 use migration::SchemaManager;
-use sea_orm::{ConnAcquireErr, DatabaseConnection, DbErr, RuntimeErr, SqlErr};
+use sea_orm::{ConnAcquireErr, DatabaseConnection, DbErr, RuntimeErr};
 
 use crate::error::Error;
 
@@ -25,9 +25,51 @@ fn sqlx_database_error(
     }
 }
 
-/// Whether `err` broke the unique key on `s_name`.
-pub(crate) fn is_unique_violation(err: &DbErr) -> bool {
-    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+/// Whether `err` broke the unique key on `s_name`, and no other: a clash on the primary key
+/// (ids written by another program) is not a taken name.
+pub(crate) fn is_duplicate_name(err: &DbErr) -> bool {
+    let Some(db) = sqlx_database_error(err) else {
+        return false;
+    };
+    if let Some(my) = db.try_downcast_ref::<sea_orm::SqlxMySqlError>() {
+        return my.number() == 1062 && mysql_key_is_s_name(my.message());
+    }
+    if let Some(pg) = db.try_downcast_ref::<sea_orm::sqlx::postgres::PgDatabaseError>() {
+        // The constraint's name is not translated; the detail names the column.
+        return pg.code() == "23505"
+            && (pg.constraint() == Some("student_s_name_key")
+                || pg.detail().is_some_and(|d| d.starts_with("Key (s_name)=")));
+    }
+    if db
+        .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+        .is_some()
+    {
+        return db.message() == "UNIQUE constraint failed: student.s_name";
+    }
+    false
+}
+
+/// Whether a MySQL/MariaDB duplicate-key message (error or warning 1062) names the `s_name`
+/// key: "Duplicate entry '…' for key 's_name'" (MySQL 8 says `student.s_name`). The key comes
+/// last, after the value, so no name can imitate it.
+pub(crate) fn mysql_key_is_s_name(message: &str) -> bool {
+    let message = message.trim_end();
+    message.ends_with(" 's_name'") || message.ends_with(" 'student.s_name'")
+}
+
+/// Whether `err` says that no 32-bit id is left for a new row: PostgreSQL's sequence reached
+/// its maximum, or MySQL/MariaDB could not store the next auto-increment value.
+pub(crate) fn is_ids_exhausted(err: &DbErr) -> bool {
+    if let Some(n) = mysql_number(err) {
+        // 167/1264 out of range for `id`, 1467 failed to read the auto-increment value.
+        return match n {
+            167 | 1264 => message(err).contains("column 'id'"),
+            1467 => true,
+            _ => false,
+        };
+    }
+    // 2200H sequence_generator_limit_exceeded.
+    code(err).as_deref() == Some("2200H")
 }
 
 /// The MySQL/MariaDB error number of `err`, when it is one.
@@ -45,7 +87,8 @@ pub(crate) fn code(err: &DbErr) -> Option<String> {
 /// Whether the whole transaction may simply be run again (deadlock, serialization failure).
 pub(crate) fn is_retryable(err: &DbErr) -> bool {
     if let Some(n) = mysql_number(err) {
-        // 1213 deadlock found (and Galera's certification failure), 1205 lock wait timeout.
+        // 1213 deadlock found (and Galera's certification failure, also at COMMIT), 1205 lock
+        // wait timeout.
         return matches!(n, 1213 | 1205);
     }
     // PostgreSQL: 40P01 deadlock_detected, 40001 serialization_failure.

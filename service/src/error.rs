@@ -72,6 +72,11 @@ pub enum Error {
     /// Any other database failure, in the driver's own words.
     #[error("database error: {0}")]
     Database(String),
+
+    /// No 32-bit id is left for a new row (another program wrote ids up to the limit, or
+    /// moved the id counter there); the reason is the server's or names the id.
+    #[error("no student id is left: {0}; nothing was changed")]
+    IdsExhausted(String),
 }
 
 impl Error {
@@ -82,6 +87,9 @@ impl Error {
             Error::DuplicateName(_) => Some("choose another name"),
             Error::InvalidUrl { .. } => Some(
                 "expected mysql://user:pass@host:3306/db, postgres://user@host:5432/db or sqlite://file.db",
+            ),
+            Error::IdsExhausted(_) => Some(
+                "`id` is a 32-bit column (at most 2147483647): renumber the rows or lower the table's id counter",
             ),
             Error::Locked => Some(
                 "wait for the other process to finish, or wait longer with busy_timeout (--busy-timeout SECS, default 60)",
@@ -98,7 +106,7 @@ impl Error {
             Error::Unreachable { .. } | Error::ConnectionLost(_) | Error::NotSqlite(_) => 4,
             Error::TablesMissing => 5,
             Error::Interrupted => 130,
-            Error::Locked | Error::Database(_) => 1,
+            Error::Locked | Error::Database(_) | Error::IdsExhausted(_) => 1,
         }
     }
 

@@ -77,9 +77,16 @@ const LATIN_GIVEN: &[&str] = &[
     "Omar", "Fatima", "Lars", "Nina", "Marco", "Giulia", "Pavel", "Olga",
 ];
 
-/// Suffixes are drawn from `1..SUFFIX_SPACE`, giving about 8.6 × 10⁸ distinct names: a
-/// million-row seed then sees only a few hundred collisions, which `seed` tops up.
+/// Suffixes are drawn from `1..SUFFIX_SPACE`, giving [`NAME_SPACE`] (about 5.2 × 10⁸) distinct
+/// names: a million-row seed then sees only about a thousand collisions, which `seed` tops up.
 const SUFFIX_SPACE: u32 = 100_000;
+
+/// How many distinct names the generator can ever produce: 523,994,760. Every family and
+/// given name pair of each alphabet is a different text, and none holds a digit, so each
+/// pair with each suffix is a name of its own (a test checks this).
+pub const NAME_SPACE: u64 = ((CHINESE_FAMILY.len() * CHINESE_GIVEN.len()
+    + LATIN_GIVEN.len() * LATIN_FAMILY.len()) as u64)
+    * (SUFFIX_SPACE as u64 - 1);
 
 /// An endless, optionally reproducible source of random students.
 #[derive(Debug)]
@@ -123,6 +130,8 @@ fn pick<'a>(rng: &mut StdRng, pool: &[&'a str]) -> &'a str {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::*;
     use crate::validate::{age_rule, name_rule, score_rule};
 
@@ -146,6 +155,41 @@ mod tests {
             }
         }
         assert!(chinese > 1_000 && latin > 1_000, "{chinese} / {latin}");
+    }
+
+    #[test]
+    fn name_space_counts_every_distinct_name_exactly() {
+        let chinese: HashSet<String> = CHINESE_FAMILY
+            .iter()
+            .flat_map(|f| CHINESE_GIVEN.iter().map(move |g| format!("{f}{g}")))
+            .collect();
+        let latin: HashSet<String> = LATIN_GIVEN
+            .iter()
+            .flat_map(|g| LATIN_FAMILY.iter().map(move |f| format!("{g} {f} ")))
+            .collect();
+        // Distinct texts: no pair spells another pair's name.
+        assert_eq!(chinese.len(), CHINESE_FAMILY.len() * CHINESE_GIVEN.len());
+        assert_eq!(latin.len(), LATIN_GIVEN.len() * LATIN_FAMILY.len());
+        assert!(chinese.is_disjoint(&latin));
+        // No digit in any part: where the suffix starts is unambiguous, so prefix and suffix
+        // together never repeat a name (suffixes have no leading zeros).
+        for part in [CHINESE_FAMILY, CHINESE_GIVEN, LATIN_FAMILY, LATIN_GIVEN].concat() {
+            assert!(!part.contains(|c: char| c.is_ascii_digit()), "{part}");
+        }
+        let pairs = (chinese.len() + latin.len()) as u64;
+        assert_eq!(NAME_SPACE, pairs * u64::from(SUFFIX_SPACE - 1));
+        assert_eq!(NAME_SPACE, 523_994_760);
+        // Every generated name is one of them: a known prefix and a suffix in range.
+        let mut generator = StudentGenerator::new(Some(3));
+        for _ in 0..2_000 {
+            let name = generator.next_student().name;
+            let digits = name.trim_start_matches(|c: char| !c.is_ascii_digit());
+            let prefix = &name[..name.len() - digits.len()];
+            let suffix: u32 = digits.parse().unwrap();
+            assert!((1..SUFFIX_SPACE).contains(&suffix), "{name}");
+            assert!(!digits.starts_with('0'), "{name}");
+            assert!(chinese.contains(prefix) || latin.contains(prefix), "{name}");
+        }
     }
 
     #[test]

@@ -11,3 +11,4 @@ mod migrate;
 mod profiles;
 mod seed;
 mod sessions;
+mod writes;
