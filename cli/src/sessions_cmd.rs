@@ -2,7 +2,6 @@
 //! are store keys (SHA-256 of a session id): they identify a session without granting it.
 
 use std::io::{self, Write};
-use std::time::Duration;
 
 use sessions::{Cleanup, StoreKey};
 use settings::Settings;
@@ -21,8 +20,7 @@ pub async fn run(command: SessionsCommand, settings: &Settings) -> Result<(), Fa
             "delete every session, logging everyone out",
         )?;
     }
-    let timeout = Duration::from_secs(settings.connect_timeout.value);
-    let sessions = sessions::open(&settings.sessions, timeout).await?;
+    let sessions = sessions::open(settings, None).await?;
     let store = sessions.store();
     match command {
         SessionsCommand::List(a) => {

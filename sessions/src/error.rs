@@ -40,6 +40,15 @@ pub enum Error {
         what: String,
     },
 
+    /// The `sessions` table does not exist in the database the `sql` store uses.
+    #[error(
+        "the session store ({store}) has no `sessions` table; run `cli create-tables` (or `cli migrate up`) first"
+    )]
+    TableMissing {
+        /// The store and its database.
+        store: String,
+    },
+
     /// An operator command named a key that is not a store key (64 hexadecimal digits).
     #[error("invalid session key {}: a store key is 64 hexadecimal digits, as `cli sessions list` shows", settings::quoted(.0))]
     InvalidKey(String),
@@ -64,6 +73,7 @@ impl Error {
             | Error::Unsupported { .. }
             | Error::InvalidKey(_) => 2,
             Error::Store { .. } => 1,
+            Error::TableMissing { .. } => 5,
         }
     }
 

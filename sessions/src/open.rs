@@ -3,35 +3,70 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use settings::{SessionSettings, SessionType};
+use sea_orm::DatabaseConnection;
+use settings::{SessionSettings, SessionType, Settings};
 
 use crate::error::{Error, Result};
 use crate::sessions::Sessions;
 use crate::store::Store;
-use crate::stores::{FilesystemStore, RedisStore};
+use crate::stores::{FilesystemStore, RedisStore, SqlStore};
 
-/// The store of `settings`, with its rules, reaching its server within `timeout`. A store
-/// that cannot be reached is an error naming it: never a silent fallback to another.
-pub async fn open(settings: &SessionSettings, timeout: Duration) -> Result<Sessions> {
-    let store: Arc<dyn Store> = match settings.session_type.value {
-        SessionType::Filesystem => Arc::new(FilesystemStore::open(&settings.dir.value)?),
+/// The store the settings name, with their rules, reaching its server within the connect
+/// timeout. For `sql`, `db` is the student database's pool when the caller has one (and
+/// `session_url` names no other database). A store that cannot be reached is an error
+/// naming it: never a silent fallback to another store.
+pub async fn open(settings: &Settings, db: Option<&DatabaseConnection>) -> Result<Sessions> {
+    let timeout = Duration::from_secs(settings.connect_timeout.value);
+    let s = &settings.sessions;
+    let store: Arc<dyn Store> = match s.session_type.value {
+        SessionType::Filesystem => Arc::new(FilesystemStore::open(&s.dir.value)?),
         SessionType::Redis => {
-            let url = required_url(settings, "redis://127.0.0.1:6379/0")?;
-            Arc::new(RedisStore::open(&url, &settings.key_prefix.value, timeout).await?)
+            let url = required_url(s, "redis://127.0.0.1:6379/0")?;
+            Arc::new(RedisStore::open(&url, &s.key_prefix.value, timeout).await?)
+        }
+        SessionType::Sql => {
+            let url = s
+                .url
+                .as_ref()
+                .map_or(&settings.database.url.value, |u| &u.value);
+            let name = format!("sql in {url}");
+            let db = match (db, &s.url) {
+                (Some(db), None) => db.clone(),
+                _ => {
+                    let mut connect =
+                        service::ConnectSettings::from_settings(settings, service::Access::Write);
+                    connect.url = url.clone();
+                    service::connect(&connect).await.map_err(|e| match e {
+                        service::Error::Unreachable { .. } | service::Error::ConnectionLost(_) => {
+                            Error::Unavailable {
+                                store: name.clone(),
+                                reason: e.to_string(),
+                            }
+                        }
+                        other => Error::Misconfigured {
+                            store: name.clone(),
+                            reason: other.to_string(),
+                        },
+                    })?
+                }
+            };
+            Arc::new(SqlStore::new(db, name))
         }
         other => {
             return Err(Error::Misconfigured {
                 store: other.name().to_owned(),
-                reason: "this store is opened with the student database (sessions::open_sql)"
-                    .into(),
+                reason: "this store is not built into this program".into(),
             });
         }
     };
-    Ok(Sessions::new(store, settings))
+    Ok(Sessions::new(store, s))
 }
 
 /// `session_url`, which this store needs; the error says which setting and gives an example.
-fn required_url(settings: &SessionSettings, example: &str) -> Result<settings::SecretUrl> {
+pub(crate) fn required_url(
+    settings: &SessionSettings,
+    example: &str,
+) -> Result<settings::SecretUrl> {
     settings
         .url
         .as_ref()

@@ -44,9 +44,7 @@ impl WebError {
                 S::Invalid { .. } | S::InvalidUrl { .. } | S::UrlOption { .. } => {
                     StatusCode::BAD_REQUEST
                 }
-                S::DuplicateName(_) | S::TablesMissing | S::IdsExhausted(_) => {
-                    StatusCode::CONFLICT
-                }
+                S::DuplicateName(_) | S::TablesMissing | S::IdsExhausted(_) => StatusCode::CONFLICT,
                 S::Unreachable { .. }
                 | S::ConnectionLost(_)
                 | S::NotSqlite(_)

@@ -212,8 +212,7 @@ pub async fn run(
         }
         Err(e) => return Err(e.into()),
     };
-    let timeout = Duration::from_secs(settings.connect_timeout.value);
-    let sessions = sessions::open(&settings.sessions, timeout).await?;
+    let sessions = sessions::open(settings, Some(&db)).await?;
     let layer = Arc::new(SessionLayer {
         sessions: sessions.clone(),
         key,
