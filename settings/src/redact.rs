@@ -78,15 +78,48 @@ pub fn userinfo_hint(raw: &str) -> Option<&'static str> {
     })
 }
 
+/// A URL the `url` crate cannot parse: a plain host list (`h1:7000,h2:7001`, every port a
+/// number) is shown with any secret query parameter masked; anything else only by its scheme,
+/// since `user:password` without a host would otherwise be shown whole.
 fn hidden(raw: &str) -> String {
     match raw.split_once("://") {
-        Some((scheme, _))
+        Some((scheme, rest))
             if !scheme.is_empty()
                 && scheme
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
         {
-            format!("{scheme}://<rest hidden: not a valid URL>")
+            let authority = rest.split(['/', '?']).next().unwrap_or("");
+            let host_list = !authority.is_empty()
+                && authority
+                    .split(',')
+                    .all(|host| match host.rsplit_once(':') {
+                        Some((h, port)) => {
+                            !h.is_empty()
+                                && !port.is_empty()
+                                && port.bytes().all(|b| b.is_ascii_digit())
+                        }
+                        None => !host.is_empty(),
+                    })
+                && authority
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:,[]".contains(&b));
+            if !host_list || rest.contains('@') || rest.chars().any(char::is_control) {
+                return format!("{scheme}://<rest hidden: not a valid URL>");
+            }
+            match rest.split_once('?') {
+                None => format!("{scheme}://{rest}"),
+                Some((before, query)) => {
+                    let masked: Vec<String> = query
+                        .split('&')
+                        .map(|pair| match pair.split_once('=') {
+                            Some((k, _)) if is_secret_param(k) => format!("{k}=***"),
+                            _ => pair.to_owned(),
+                        })
+                        .collect();
+                    format!("{scheme}://{before}?{}", masked.join("&"))
+                }
+            }
         }
         _ => "<hidden: not a valid URL>".to_owned(),
     }
@@ -143,6 +176,22 @@ mod tests {
         }
         assert_eq!(redact_url("mysql://app:123/ss@h/db"), "mysql://***@h/db");
         assert!(userinfo_hint("mysql://app:p%2Fss@h/db").is_none());
+    }
+
+    #[test]
+    fn host_lists_show_their_hosts_and_never_a_password() {
+        assert_eq!(
+            redact_url("redis-cluster://127.0.0.1:7000,127.0.0.1:7001"),
+            "redis-cluster://127.0.0.1:7000,127.0.0.1:7001"
+        );
+        assert_eq!(
+            redact_url("redis-sentinel://:pw99@h1:26379,h2:26379/mymaster"),
+            "redis-sentinel://***@h1:26379,h2:26379/mymaster"
+        );
+        assert_eq!(
+            redact_url("mysql://h1:3306,h2:3306/db?password=x1&charset=utf8mb4"),
+            "mysql://h1:3306,h2:3306/db?password=***&charset=utf8mb4"
+        );
     }
 
     #[test]
