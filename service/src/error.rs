@@ -156,11 +156,15 @@ impl std::fmt::Display for PartialChange {
                 .collect::<Vec<_>>()
                 .join("; ")
         };
+        let done = if self.done.is_empty() {
+            "none".to_owned()
+        } else {
+            list(&self.done, 0)
+        };
         write!(
             f,
-            "{}; MySQL/MariaDB cannot undo schema statements, and this change stopped partway: took effect: {}",
+            "{}; MySQL/MariaDB cannot undo schema statements, and this change stopped partway: took effect: {done}",
             self.cause,
-            list(&self.done, 0)
         )?;
         let mut next = self.done.len();
         if let Some(failed) = &self.failed {

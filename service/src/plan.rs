@@ -388,3 +388,97 @@ impl Planner<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use migration::{Migrations, Migrator, MySqlFlavour};
+
+    use super::*;
+
+    fn mariadb() -> Target {
+        Target {
+            backend: DbBackend::MySql,
+            mysql: Some(MySqlFlavour::MariaDb),
+        }
+    }
+
+    fn complete() -> State {
+        State {
+            tracked: true,
+            applied: Migrator::all()
+                .iter()
+                .map(|m| m.name().to_owned())
+                .collect(),
+            existing: ["student".to_owned()].into(),
+            ..State::default()
+        }
+    }
+
+    #[test]
+    fn a_refresh_locks_what_exists_and_not_what_it_creates_again() {
+        let plan = plan(
+            &Migrator::all(),
+            &complete(),
+            SchemaChange::Refresh,
+            false,
+            &mariadb(),
+        )
+        .unwrap();
+        let steps: Vec<(String, Vec<String>)> = plan
+            .statements
+            .iter()
+            .map(|p| {
+                let sql = p.statement.to_string();
+                let head = sql.split(" (").next().unwrap_or_default().to_owned();
+                (head, p.uses.clone())
+            })
+            .collect();
+        let s = |sql: &str, uses: &[&str]| {
+            (
+                sql.to_owned(),
+                uses.iter().map(|u| (*u).to_owned()).collect::<Vec<_>>(),
+            )
+        };
+        let tracking = ["seaql_migrations"];
+        assert_eq!(
+            steps,
+            [
+                s(
+                    "DELETE FROM `seaql_migrations` WHERE `version` = 'm20261125_000001_student_name_no_pad'",
+                    &tracking
+                ),
+                s("DROP TABLE `student`", &["student"]),
+                s(
+                    "DELETE FROM `seaql_migrations` WHERE `version` = 'm20240101_000001_create_student_table'",
+                    &tracking
+                ),
+                // Created again: a new table, which the locks taken at the start do not cover.
+                s("CREATE TABLE `student`", &[]),
+                s("INSERT INTO `seaql_migrations`", &tracking),
+                s(
+                    "ALTER TABLE `student` CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin",
+                    &[]
+                ),
+                s("INSERT INTO `seaql_migrations`", &tracking),
+            ]
+        );
+        assert_eq!(plan.tables_to_lock(), ["seaql_migrations", "student"]);
+    }
+
+    #[test]
+    fn a_record_of_an_unknown_migration_is_refused() {
+        let mut state = complete();
+        state
+            .applied
+            .insert("m29990101_000001_from_the_future".to_owned());
+        let err = plan(
+            &Migrator::all(),
+            &state,
+            SchemaChange::Up(None),
+            false,
+            &mariadb(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::UnknownMigration(_)), "{err:?}");
+    }
+}

@@ -190,6 +190,9 @@ impl Run<'_> {
                 self.seconds()
             ),
         );
+        if self.options.interrupt.is_set() {
+            return Err(Error::InterruptedUnchanged);
+        }
         let got = match self.interruptible(s.query_one_raw(get_lock), &kill).await {
             Err(Interrupted) => return Err(Error::InterruptedUnchanged),
             Ok(result) => result.map_err(classify::other)?,
