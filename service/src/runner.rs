@@ -36,6 +36,9 @@ use crate::schema::{SchemaChange, SchemaOptions, SchemaReport};
 const MIGRATION_LOCK: &str =
     "the migration lock (another `cli` schema change is running on this database)";
 
+/// How long to wait for a cancelled statement to end before sending the cancel again.
+const CANCEL_AGAIN: Duration = Duration::from_millis(200);
+
 /// The PostgreSQL advisory lock key of schema changes. Advisory locks are per database, so
 /// one constant serves every database on a server.
 const PG_LOCK_KEY: i64 = 0x636c_695f_7363_6865; // "cli_sche"
@@ -159,9 +162,21 @@ impl Run<'_> {
             result = &mut fut => Ok(result),
             () = stop.wait() => {
                 if let Cancel::Server(statement) = cancel {
-                    // Best effort: if the cancel fails, the statement ends by the lock timeout.
-                    let _cancelled = self.db.execute_raw(statement.clone()).await;
-                    let _ended = fut.await;
+                    // The statement keeps being driven while the cancel goes out: it may not
+                    // have reached the server yet, and a cancel that finds the session idle
+                    // does nothing, so it is sent again until the statement ends (at the
+                    // latest by the lock timeout).
+                    loop {
+                        let attempt = async {
+                            let _cancelled = self.db.execute_raw(statement.clone()).await;
+                            tokio::time::sleep(CANCEL_AGAIN).await;
+                        };
+                        tokio::select! {
+                            biased;
+                            _ended = &mut fut => break,
+                            () = attempt => {}
+                        }
+                    }
                 }
                 Err(Interrupted)
             }

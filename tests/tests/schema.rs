@@ -177,7 +177,8 @@ fn ctrl_c_while_waiting_for_a_lock_changes_nothing(db: &TestDb) {
         let out = child.wait_with_output().unwrap();
         assert!(
             started.elapsed() < Duration::from_secs(30),
-            "Ctrl-C does not wait for the 60 s lock timeout"
+            "Ctrl-C does not wait for the 60 s lock timeout: {:?} {rest}",
+            started.elapsed()
         );
         assert_eq!(out.status.code(), Some(130), "{rest}");
         let expected = match db.backend {
