@@ -8,23 +8,27 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use migration::MigratorTrait;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait};
-use service::{Error, SchemaChange, SchemaOptions, migrate_up, migration_status, run_change};
+use service::{
+    Error, Migrator, SchemaChange, SchemaOptions, migrate_up, migration_status, run_change,
+};
 use tests::test_migrator::{FAILING, FailsHalfway, ThreeSteps};
 use tests::{Backend, Out, TestDb, each_backend};
 
 each_backend!(
-    a_held_lock_fails_destructive_commands_with_nothing_changed,
-    ctrl_c_while_waiting_for_a_lock_changes_nothing,
-    a_failure_partway_is_reported_statement_by_statement,
-    ctrl_c_between_statements_stops_there_and_says_what_ran,
-    a_recorded_migration_whose_table_is_missing_is_repaired,
-    an_unrecorded_table_that_matches_is_recorded,
-    the_flask_apps_table_is_refused_with_nothing_left_behind_then_adopted,
-    a_table_that_does_not_fit_is_refused_even_with_adopt,
+    drop_and_migrate_commands_under_a_held_lock_fail_with_nothing_changed,
+    migrate_refresh_interrupted_while_waiting_changes_nothing,
+    migrate_up_failing_partway_reports_each_statement,
+    migrate_up_interrupted_between_statements_says_what_ran,
+    create_tables_recreates_a_recorded_table_that_is_missing,
+    create_tables_records_an_unrecorded_table_that_matches,
+    create_tables_refuses_the_flask_table_then_adopts_it,
+    create_tables_adopt_refuses_a_table_that_does_not_fit,
     drop_tables_drops_an_unrecorded_student_table,
-    names_differing_only_in_trailing_spaces_are_distinct,
-    dry_runs_print_exactly_the_statements_a_real_run_sends,
+    add_student_tells_names_apart_by_trailing_spaces,
+    dry_run_prints_exactly_what_the_real_run_sends,
+    migrator_trait_and_cli_share_the_history,
 );
 
 const M1: &str = "m20240101_000001_create_student_table";
@@ -60,7 +64,7 @@ fn statement(conn: &DatabaseConnection, sql: &str) -> Statement {
 
 /// Names of the migrations recorded as applied.
 fn recorded(db: &TestDb) -> Vec<String> {
-    db.with_db(async |c| migration_status::<service::Migrator>(c).await.unwrap())
+    db.with_db(async |c| migration_status::<Migrator>(c).await.unwrap())
         .into_iter()
         .filter(|s| s.applied)
         .map(|s| s.name)
@@ -94,7 +98,7 @@ fn sigint(child: &Child) {
     assert!(status.success());
 }
 
-fn a_held_lock_fails_destructive_commands_with_nothing_changed(db: &TestDb) {
+fn drop_and_migrate_commands_under_a_held_lock_fail_with_nothing_changed(db: &TestDb) {
     db.create_tables();
     db.cli(&["seed", "--count", "100", "--seed", "3"]).ok();
     let before = db.rows();
@@ -145,7 +149,7 @@ fn a_held_lock_fails_destructive_commands_with_nothing_changed(db: &TestDb) {
     assert!(!db.has_table("student"));
 }
 
-fn ctrl_c_while_waiting_for_a_lock_changes_nothing(db: &TestDb) {
+fn migrate_refresh_interrupted_while_waiting_changes_nothing(db: &TestDb) {
     db.create_tables();
     db.cli(&["seed", "--count", "20", "--seed", "4"]).ok();
     let before = db.rows();
@@ -193,7 +197,7 @@ fn ctrl_c_while_waiting_for_a_lock_changes_nothing(db: &TestDb) {
     assert_eq!(recorded(db), [M1, M2]);
 }
 
-fn a_failure_partway_is_reported_statement_by_statement(db: &TestDb) {
+fn migrate_up_failing_partway_reports_each_statement(db: &TestDb) {
     let options = SchemaOptions::default();
     let err = db.with_db(async |c| {
         migrate_up::<FailsHalfway>(c, None, &options)
@@ -238,7 +242,7 @@ fn a_failure_partway_is_reported_statement_by_statement(db: &TestDb) {
     assert!(states[0].applied && !states[1].applied);
 }
 
-fn ctrl_c_between_statements_stops_there_and_says_what_ran(db: &TestDb) {
+fn migrate_up_interrupted_between_statements_says_what_ran(db: &TestDb) {
     let (trigger, interrupt) = service::interrupt_pair();
     let options = SchemaOptions {
         interrupt,
@@ -283,7 +287,7 @@ fn ctrl_c_between_statements_stops_there_and_says_what_ran(db: &TestDb) {
     );
 }
 
-fn a_recorded_migration_whose_table_is_missing_is_repaired(db: &TestDb) {
+fn create_tables_recreates_a_recorded_table_that_is_missing(db: &TestDb) {
     db.create_tables();
     db.exec("DROP TABLE student");
     let status = db.cli(&["migrate", "status"]).ok();
@@ -337,7 +341,7 @@ fn a_recorded_migration_whose_table_is_missing_is_repaired(db: &TestDb) {
     assert!(!db.has_table("seaql_migrations"));
 }
 
-fn an_unrecorded_table_that_matches_is_recorded(db: &TestDb) {
+fn create_tables_records_an_unrecorded_table_that_matches(db: &TestDb) {
     db.create_tables();
     db.cli(&["add-student", "--name", "kept"]).ok();
     db.exec("DROP TABLE seaql_migrations");
@@ -360,7 +364,7 @@ fn an_unrecorded_table_that_matches_is_recorded(db: &TestDb) {
     assert_eq!(recorded(db), [M1, M2]);
 }
 
-fn the_flask_apps_table_is_refused_with_nothing_left_behind_then_adopted(db: &TestDb) {
+fn create_tables_refuses_the_flask_table_then_adopts_it(db: &TestDb) {
     db.exec(flask_table(db.backend));
     db.exec("INSERT INTO student (s_name, s_age, s_score) VALUES ('flask', 16, 80)");
     for args in [
@@ -412,7 +416,7 @@ fn the_flask_apps_table_is_refused_with_nothing_left_behind_then_adopted(db: &Te
     );
 }
 
-fn a_table_that_does_not_fit_is_refused_even_with_adopt(db: &TestDb) {
+fn create_tables_adopt_refuses_a_table_that_does_not_fit(db: &TestDb) {
     db.exec(
         "CREATE TABLE student (id INTEGER PRIMARY KEY, s_name VARCHAR(64) NOT NULL, s_age INTEGER, s_score FLOAT NOT NULL, email VARCHAR(100))",
     );
@@ -444,7 +448,7 @@ fn drop_tables_drops_an_unrecorded_student_table(db: &TestDb) {
     assert!(again.stdout.contains("nothing to drop"), "{again:?}");
 }
 
-fn names_differing_only_in_trailing_spaces_are_distinct(db: &TestDb) {
+fn add_student_tells_names_apart_by_trailing_spaces(db: &TestDb) {
     db.create_tables();
     // Another client stores a name with a trailing space (`cli` trims its input).
     db.exec("INSERT INTO student (s_name, s_age, s_score) VALUES ('padx ', 20, 1)");
@@ -454,7 +458,7 @@ fn names_differing_only_in_trailing_spaces_are_distinct(db: &TestDb) {
 }
 
 #[test]
-fn mysql_tables_of_earlier_versions_get_the_no_pad_collation() {
+fn mysql_create_tables_converts_tables_of_earlier_versions_to_no_pad() {
     let Some(db) = TestDb::new(Backend::MySql) else {
         return;
     };
@@ -512,7 +516,7 @@ fn changes_echoed(stderr: &str) -> Vec<String> {
         .collect()
 }
 
-fn dry_runs_print_exactly_the_statements_a_real_run_sends(db: &TestDb) {
+fn dry_run_prints_exactly_what_the_real_run_sends(db: &TestDb) {
     let compare = |args: &[&str], setup: &dyn Fn()| {
         setup();
         let mut dry_args = args.to_vec();
@@ -562,6 +566,28 @@ fn dry_runs_print_exactly_the_statements_a_real_run_sends(db: &TestDb) {
     assert_eq!(adopt, 3 + alter);
 }
 
+fn migrator_trait_and_cli_share_the_history(db: &TestDb) {
+    // sea-orm-migration (sea-orm-cli's `migrate up`) applies the same statements and records.
+    db.with_db(async |c| <Migrator as MigratorTrait>::up(c, None).await.unwrap());
+    let status = db.cli(&["migrate", "status", "--check"]).ok();
+    assert!(
+        !status.stdout.contains('('),
+        "no problem reported: {status:?}"
+    );
+    db.cli(&["add-student", "--name", "shared"]).ok();
+    db.cli(&["migrate", "down", "-n", "1", "--yes"]).ok();
+    let pending = db.with_db(async |c| {
+        <Migrator as MigratorTrait>::get_pending_migrations(c)
+            .await
+            .unwrap()
+            .len()
+    });
+    assert_eq!(pending, 1, "sea-orm-migration reads cli's records");
+    db.with_db(async |c| <Migrator as MigratorTrait>::up(c, None).await.unwrap());
+    assert_eq!(db.names(), ["shared"]);
+    db.cli(&["create-tables"]).ok();
+}
+
 /// `n` concurrent `create-tables` on a fresh database, `rounds` times: every run succeeds,
 /// exactly one applies the migrations, the others find the schema up to date.
 fn concurrent_create_tables(backend: Backend, n: usize, rounds: usize) {
@@ -597,25 +623,25 @@ fn concurrent_create_tables(backend: Backend, n: usize, rounds: usize) {
 }
 
 #[test]
-fn sqlite_concurrent_create_tables_all_succeed() {
+fn sqlite_create_tables_run_concurrently_all_succeed() {
     concurrent_create_tables(Backend::Sqlite, 4, 3);
     concurrent_create_tables(Backend::Sqlite, 8, 3);
 }
 
 #[test]
-fn mysql_concurrent_create_tables_all_succeed() {
+fn mysql_create_tables_run_concurrently_all_succeed() {
     concurrent_create_tables(Backend::MySql, 4, 3);
     concurrent_create_tables(Backend::MySql, 8, 3);
 }
 
 #[test]
-fn postgres_concurrent_create_tables_all_succeed() {
+fn postgres_create_tables_run_concurrently_all_succeed() {
     concurrent_create_tables(Backend::Postgres, 4, 3);
     concurrent_create_tables(Backend::Postgres, 8, 3);
 }
 
 #[test]
-fn sqlite_reverting_on_a_missing_file_creates_no_file() {
+fn sqlite_drop_tables_and_migrate_down_on_a_missing_file_create_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
         Out::from_output(tests::cli_command(dir.path()).args(args).output().unwrap())
