@@ -274,8 +274,8 @@ impl Run<'_> {
     /// the run's session until the end (DDL does not release them), and the statements on
     /// `locked` tables run there. A session holding table locks may touch no other table and
     /// create none, so the statements that do (creating a table, then using it) run on a
-    /// second session, `helper`; no other session can hold a lock on a table that did not
-    /// exist when the change began.
+    /// second session, `helper`. Only the tables this change creates are left unlocked, and
+    /// no other session was using them when it began.
     async fn mysql_statements(
         &self,
         plan: &Plan,
