@@ -367,9 +367,9 @@ impl Run<'_> {
             .await
         {
             Err(Interrupted) => return Err(Error::Interrupted),
-            Ok(Err(e)) if classify::is_sqlite_busy(&e) => {
-                return Err(self.lock_timeout("a write lock on the database file"));
-            }
+            // SQLite's one message for another process's lock on the file, as for every
+            // other write.
+            Ok(Err(e)) if classify::is_sqlite_busy(&e) => return Err(Error::Locked),
             Ok(Err(e)) => return Err(classify::other(e)),
             Ok(Ok(txn)) => txn,
         };
@@ -465,10 +465,7 @@ impl Run<'_> {
             Ok(Ok(())) => Ok(()),
             // Dropping the commit dropped the transaction, which rolls back.
             Err(Interrupted) => Err(Error::Interrupted),
-            Ok(Err(e)) if classify::is_sqlite_busy(&e) => {
-                Err(self
-                    .lock_timeout("a lock on the database file (another connection is reading it)"))
-            }
+            Ok(Err(e)) if classify::is_sqlite_busy(&e) => Err(Error::Locked),
             Ok(Err(e)) => match classify::connection_lost(&e) {
                 Some(reason) => Err(Error::Database(format!(
                     "lost the connection while committing ({reason}); the change may or may not have been made: run `cli migrate status`"
@@ -479,9 +476,10 @@ impl Run<'_> {
     }
 }
 
-/// Whether `e` is a lock wait that ran out of time (PostgreSQL `lock_timeout`, SQLite busy).
+/// Whether `e` is PostgreSQL's `lock_timeout` running out (SQLite's busy timeout is
+/// [`Error::Locked`], through [`classify::other`]).
 fn is_lock_timeout(e: &DbErr) -> bool {
-    classify::code(e).as_deref() == Some("55P03") || classify::is_sqlite_busy(e)
+    classify::code(e).as_deref() == Some("55P03")
 }
 
 /// The report of a MySQL/MariaDB change that stopped before statement `next`: statements
