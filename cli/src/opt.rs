@@ -68,7 +68,11 @@ impl GlobalOpts {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create the tables by applying every pending migration; does nothing when up to date.
-    CreateTables(DryRun),
+    ///
+    /// Also repairs: re-creates a table that a migration is recorded to have created but that
+    /// is missing, and records a table that exists unrecorded and matches. A `student` table
+    /// made by another program is refused unless --adopt.
+    CreateTables(CreateArgs),
 
     /// Add one student and print the stored row with its id.
     AddStudent(AddStudentArgs),
@@ -80,7 +84,7 @@ pub enum Command {
     List(ListArgs),
 
     /// Drop the tables the migrations created, the migration tracking table included.
-    DropTables(Destructive),
+    DropTables(DropArgs),
 
     /// Show, apply or revert schema migrations one by one.
     #[command(subcommand)]
@@ -183,7 +187,7 @@ pub enum MigrateCommand {
     Down(DownArgs),
 
     /// Revert every applied migration, then apply every migration.
-    Refresh(Destructive),
+    Refresh(DropArgs),
 }
 
 #[derive(Debug, Args)]
@@ -214,6 +218,9 @@ pub struct UpArgs {
 
     #[command(flatten)]
     pub dry_run: DryRun,
+
+    #[command(flatten)]
+    pub lock: LockWait,
 }
 
 #[derive(Debug, Args)]
@@ -224,6 +231,41 @@ pub struct DownArgs {
 
     #[command(flatten)]
     pub destructive: Destructive,
+
+    #[command(flatten)]
+    pub lock: LockWait,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Use an existing `student` table made by another program (the original Flask app's) as
+    /// it is, when its columns, types and keys match: record it instead of creating it.
+    #[arg(long)]
+    pub adopt: bool,
+
+    #[command(flatten)]
+    pub dry_run: DryRun,
+
+    #[command(flatten)]
+    pub lock: LockWait,
+}
+
+#[derive(Debug, Args)]
+pub struct DropArgs {
+    #[command(flatten)]
+    pub destructive: Destructive,
+
+    #[command(flatten)]
+    pub lock: LockWait,
+}
+
+/// How long a schema change waits for other sessions.
+#[derive(Debug, Args)]
+pub struct LockWait {
+    /// Seconds to wait for a lock another session holds (another schema change, a table in
+    /// use, SQLite's file lock) before failing with nothing changed [default: the busy timeout, 60].
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=86400))]
+    pub lock_timeout: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -4,16 +4,17 @@
 
 use std::fmt::Display;
 use std::io::{self, BufRead, BufWriter, IsTerminal, Write};
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use service::{
     Access, ConnectSettings, DatabaseConnection, Interrupt, Migrator, NewStudent, SchemaChange,
-    format_score,
+    SchemaOptions, SchemaReport, format_score,
 };
 use settings::{Dialect, Environment, Settings};
 
 use crate::exit::Failure;
-use crate::opt::{Command, Destructive, Format, MigrateCommand, Opt, StatusFormat};
+use crate::opt::{Command, Destructive, Format, LockWait, MigrateCommand, Opt, StatusFormat};
 use crate::output;
 use crate::progress::SeedProgress;
 
@@ -33,27 +34,17 @@ pub async fn run(opt: Opt) -> Result<(), Failure> {
     let interrupt = interrupt_on_ctrl_c().map_err(Failure::Output)?;
     let s = &settings;
     match opt.command {
-        Command::CreateTables(d) if d.dry_run => {
-            print_sql(s, &interrupt, SchemaChange::Up(None)).await
-        }
-        Command::CreateTables(_) => {
-            with_db(s, Access::Create, &interrupt, async |db| {
-                let report = service::create_tables(db).await?;
-                if report.applied.is_empty() {
+        Command::CreateTables(a) => {
+            if a.dry_run.dry_run {
+                return print_sql(s, &interrupt, SchemaChange::Up(None), a.adopt).await;
+            }
+            let options = schema_options(s, &a.lock, &interrupt, a.adopt);
+            with_db_for_schema(s, Access::Create, &interrupt, async |db| {
+                let report = service::create_tables(db, &options).await?;
+                if report.is_empty() {
                     return print_report("schema is already up to date; nothing to create");
                 }
-                let mut lines: Vec<String> = report
-                    .applied
-                    .iter()
-                    .map(|name| format!("applied migration {name}"))
-                    .collect();
-                if !report.created_tables.is_empty() {
-                    lines.push(format!(
-                        "created tables: {}",
-                        report.created_tables.join(", ")
-                    ));
-                }
-                print_report(lines.join("\n"))
+                print_report(schema_report(&report))
             })
             .await
         }
@@ -96,27 +87,26 @@ pub async fn run(opt: Opt) -> Result<(), Failure> {
             })
             .await
         }
-        Command::DropTables(d) => {
+        Command::DropTables(a) => {
+            let d = &a.destructive;
             confirm_destructive(
-                &d,
+                d,
                 s,
                 "drop-tables",
                 "drop the student table and every row in it",
             )?;
             if d.dry_run.dry_run {
-                return print_sql(s, &interrupt, SchemaChange::Reset).await;
+                return print_sql(s, &interrupt, SchemaChange::Reset, false).await;
             }
-            with_db(s, Access::Write, &interrupt, async |db| {
-                let report = service::drop_tables(db).await?;
-                if report.dropped_tables.is_empty() {
+            let options = schema_options(s, &a.lock, &interrupt, false);
+            with_db_for_schema(s, Access::Write, &interrupt, async |db| {
+                let report = service::drop_tables(db, &options).await?;
+                if report.is_empty() {
                     print_report(
                         "nothing to drop: none of the tables created by `cli create-tables` exist",
                     )
                 } else {
-                    print_report(format_args!(
-                        "dropped tables: {}",
-                        report.dropped_tables.join(", ")
-                    ))
+                    print_report(schema_report(&report))
                 }
             })
             .await
@@ -127,13 +117,17 @@ pub async fn run(opt: Opt) -> Result<(), Failure> {
             })
             .await
         }
-        Command::Migrate(MigrateCommand::Up(a)) if a.dry_run.dry_run => {
-            print_sql(s, &interrupt, SchemaChange::Up(a.steps)).await
-        }
         Command::Migrate(MigrateCommand::Up(a)) => {
-            with_db(s, Access::Create, &interrupt, async |db| {
-                let applied = service::migrate_up::<Migrator>(db, a.steps).await?;
-                print_report(migrations("applied", &applied))
+            if a.dry_run.dry_run {
+                return print_sql(s, &interrupt, SchemaChange::Up(a.steps), false).await;
+            }
+            let options = schema_options(s, &a.lock, &interrupt, false);
+            with_db_for_schema(s, Access::Create, &interrupt, async |db| {
+                let report = service::migrate_up::<Migrator>(db, a.steps, &options).await?;
+                if report.is_empty() {
+                    return print_report(migrations("applied", &[]));
+                }
+                print_report(schema_report(&report))
             })
             .await
         }
@@ -144,31 +138,33 @@ pub async fn run(opt: Opt) -> Result<(), Failure> {
             );
             confirm_destructive(&a.destructive, s, "migrate down", &what)?;
             if a.destructive.dry_run.dry_run {
-                return print_sql(s, &interrupt, SchemaChange::Down(Some(a.steps))).await;
+                return print_sql(s, &interrupt, SchemaChange::Down(Some(a.steps)), false).await;
             }
-            with_db(s, Access::Write, &interrupt, async |db| {
-                let reverted = service::migrate_down::<Migrator>(db, Some(a.steps)).await?;
-                print_report(migrations("reverted", &reverted))
+            let options = schema_options(s, &a.lock, &interrupt, false);
+            with_db_for_schema(s, Access::Write, &interrupt, async |db| {
+                let report = service::migrate_down::<Migrator>(db, Some(a.steps), &options).await?;
+                if report.is_empty() {
+                    return print_report(migrations("reverted", &[]));
+                }
+                print_report(schema_report(&report))
             })
             .await
         }
-        Command::Migrate(MigrateCommand::Refresh(d)) => {
+        Command::Migrate(MigrateCommand::Refresh(a)) => {
+            let d = &a.destructive;
             confirm_destructive(
-                &d,
+                d,
                 s,
                 "migrate refresh",
                 "revert every migration, dropping every row, then re-apply them",
             )?;
             if d.dry_run.dry_run {
-                return print_sql(s, &interrupt, SchemaChange::Refresh).await;
+                return print_sql(s, &interrupt, SchemaChange::Refresh, false).await;
             }
-            with_db(s, Access::Create, &interrupt, async |db| {
-                let (reverted, applied) = service::migrate_refresh::<Migrator>(db).await?;
-                print_report(format_args!(
-                    "{}\n{}",
-                    migrations("reverted", &reverted),
-                    migrations("applied", &applied)
-                ))
+            let options = schema_options(s, &a.lock, &interrupt, false);
+            with_db_for_schema(s, Access::Create, &interrupt, async |db| {
+                let report = service::migrate_refresh::<Migrator>(db, &options).await?;
+                print_report(schema_report(&report))
             })
             .await
         }
@@ -215,6 +211,72 @@ async fn with_db<T>(
     // Best effort: the outcome is already decided.
     let _closed = db.close().await;
     result
+}
+
+/// As [`with_db`], but `work` always runs to its end: a schema change consults `interrupt`
+/// itself, between statements, so that it is never dropped halfway (MySQL/MariaDB cannot undo
+/// the statements that already ran, and must be told which did).
+async fn with_db_for_schema<T>(
+    settings: &Settings,
+    access: Access,
+    interrupt: &Interrupt,
+    work: impl AsyncFnOnce(&DatabaseConnection) -> Result<T, Failure>,
+) -> Result<T, Failure> {
+    let mut stop = interrupt.clone();
+    let connect = ConnectSettings::from_settings(settings, access);
+    let db = tokio::select! {
+        db = service::connect(&connect) => db?,
+        () = stop.wait() => return Err(service::Error::InterruptedUnchanged.into()),
+    };
+    let result = work(&db).await;
+    // Best effort: the outcome is already decided.
+    let _closed = db.close().await;
+    result
+}
+
+/// How a schema command runs: `--lock-timeout`, else the busy timeout.
+fn schema_options(
+    settings: &Settings,
+    lock: &LockWait,
+    interrupt: &Interrupt,
+    adopt: bool,
+) -> SchemaOptions {
+    SchemaOptions {
+        lock_timeout: Duration::from_secs(lock.lock_timeout.unwrap_or(settings.busy_timeout.value)),
+        interrupt: interrupt.clone(),
+        adopt,
+    }
+}
+
+/// What a schema change did, one fact per line.
+fn schema_report(report: &SchemaReport) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    lines.extend(
+        report
+            .reverted
+            .iter()
+            .map(|name| format!("reverted migration {name}")),
+    );
+    lines.extend(
+        report
+            .applied
+            .iter()
+            .map(|name| format!("applied migration {name}")),
+    );
+    lines.extend(report.notes.iter().cloned());
+    if !report.dropped_tables.is_empty() {
+        lines.push(format!(
+            "dropped tables: {}",
+            report.dropped_tables.join(", ")
+        ));
+    }
+    if !report.created_tables.is_empty() {
+        lines.push(format!(
+            "created tables: {}",
+            report.created_tables.join(", ")
+        ));
+    }
+    lines.join("\n")
 }
 
 /// Listens for SIGINT from now on: registered before the command starts, so an early Ctrl-C
@@ -295,9 +357,10 @@ async fn print_sql(
     settings: &Settings,
     interrupt: &Interrupt,
     change: SchemaChange,
+    adopt: bool,
 ) -> Result<(), Failure> {
     with_db(settings, Access::Read, interrupt, async |db| {
-        let statements = service::dry_run::<Migrator>(db, change).await?;
+        let statements = service::dry_run::<Migrator>(db, change, adopt).await?;
         if statements.is_empty() {
             return print_output("-- nothing to do; nothing would be changed");
         }
@@ -311,22 +374,35 @@ async fn status(db: &DatabaseConnection, format: StatusFormat, check: bool) -> R
     let label = |applied: bool| if applied { "applied" } else { "pending" };
     let text = match format {
         StatusFormat::Table => std::iter::once(format!("{:<8} migration", "status"))
-            .chain(
-                states
-                    .iter()
-                    .map(|s| format!("{:<8} {}", label(s.applied), s.name)),
-            )
+            .chain(states.iter().map(|s| match &s.problem {
+                None => format!("{:<8} {}", label(s.applied), s.name),
+                Some(problem) => format!("{:<8} {}  ({problem})", label(s.applied), s.name),
+            }))
             .collect::<Vec<_>>()
             .join("\n"),
         StatusFormat::Json => {
             let rows: Vec<serde_json::Value> = states
                 .iter()
-                .map(|s| serde_json::json!({ "name": s.name, "status": label(s.applied) }))
+                .map(|s| {
+                    serde_json::json!({
+                        "name": s.name,
+                        "status": label(s.applied),
+                        "problem": s.problem,
+                    })
+                })
                 .collect();
             serde_json::to_string_pretty(&rows).map_err(|e| Failure::Output(e.into()))?
         }
     };
     print_output(text)?;
+    let broken: Vec<String> = states
+        .iter()
+        .filter(|s| s.needs_repair())
+        .map(|s| format!("{}: {}", s.name, s.problem.as_deref().unwrap_or_default()))
+        .collect();
+    if check && !broken.is_empty() {
+        return Err(service::Error::NeedsRepair(broken).into());
+    }
     let pending = states.iter().filter(|s| !s.applied).count();
     if check && pending > 0 {
         return Err(Failure::Pending(pending));

@@ -1,66 +1,36 @@
 //! Creates `student`, the table of the original Flask-SQLAlchemy tutorial.
 
-use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DbBackend;
+use crate::{ColumnKind, ColumnSpec, Key, Literal, Migration, TableSpec};
 
-#[derive(DeriveMigrationName)]
-pub struct Migration;
+/// The `student` table: what the tutorial's model declares, plus the defaults `cli` gives.
+pub const STUDENT: TableSpec = TableSpec {
+    name: "student",
+    columns: &[
+        ColumnSpec::new("id", ColumnKind::Integer)
+            .not_null()
+            .key(Key::AutoIncrement),
+        ColumnSpec::new("s_name", ColumnKind::Varchar(32))
+            .not_null()
+            .key(Key::Unique),
+        ColumnSpec::new("s_age", ColumnKind::Integer)
+            .not_null()
+            .default(Literal::Int(18)),
+        ColumnSpec::new("s_score", ColumnKind::Float)
+            .not_null()
+            .default(Literal::Float(0.0)),
+    ],
+};
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let mut table = Table::create();
-        table
-            .table(Student::Table)
-            .col(
-                ColumnDef::new(Student::Id)
-                    .integer()
-                    .not_null()
-                    .auto_increment()
-                    .primary_key(),
-            )
-            .col(
-                ColumnDef::new(Student::SName)
-                    .string_len(32)
-                    .not_null()
-                    .unique_key(),
-            )
-            .col(
-                ColumnDef::new(Student::SAge)
-                    .integer()
-                    .not_null()
-                    .default(18),
-            )
-            .col(
-                ColumnDef::new(Student::SScore)
-                    .float()
-                    .not_null()
-                    .default(0.0),
-            );
-        if manager.get_database_backend() == DbBackend::MySql {
-            // Stated explicitly so that CJK and emoji names survive on a server whose default
-            // charset is latin1, and `utf8mb4_bin` so that names are unique exactly as written
-            // (the server's default collations are case- and accent-insensitive).
-            table
-                .engine("InnoDB")
-                .character_set("utf8mb4")
-                .collate("utf8mb4_bin");
-        }
-        manager.create_table(table).await
+/// Creates [`STUDENT`].
+#[derive(Debug)]
+pub struct CreateStudentTable;
+
+impl Migration for CreateStudentTable {
+    fn name(&self) -> &'static str {
+        "m20240101_000001_create_student_table"
     }
 
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(Student::Table).to_owned())
-            .await
+    fn creates(&self) -> &'static [TableSpec] {
+        &[STUDENT]
     }
-}
-
-#[derive(DeriveIden)]
-enum Student {
-    Table,
-    Id,
-    SName,
-    SAge,
-    SScore,
 }

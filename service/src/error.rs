@@ -77,6 +77,110 @@ pub enum Error {
     /// moved the id counter there); the reason is the server's or names the id.
     #[error("no student id is left: {0}; nothing was changed")]
     IdsExhausted(String),
+
+    /// Another session held a lock a schema change needs for longer than the lock timeout.
+    #[error(
+        "another session holds {what} and did not release it within {seconds}s (the lock timeout); nothing was changed"
+    )]
+    LockTimeout {
+        /// Which lock, in words (`the migration lock (…)`, `a lock on table `student``).
+        what: String,
+        /// The lock timeout.
+        seconds: u64,
+    },
+
+    /// A schema change on MySQL/MariaDB stopped after some of its statements took effect.
+    #[error("{0}")]
+    PartialChange(Box<PartialChange>),
+
+    /// Ctrl-C came before a schema change on MySQL/MariaDB had changed anything.
+    #[error("interrupted before anything was changed")]
+    InterruptedUnchanged,
+
+    /// A table the migrations would create exists already, unrecorded, and is not theirs.
+    #[error(
+        "table `{table}` already exists, no migration records it, and it differs from cli's: {}; nothing was changed",
+        .differences.join("; ")
+    )]
+    ForeignTable {
+        /// The table.
+        table: String,
+        /// How it differs.
+        differences: Vec<String>,
+        /// Whether it differs only in ways the toolkit does not rely on (`--adopt` takes it).
+        adoptable: bool,
+    },
+
+    /// The schema and its migration records contradict each other in a way that cannot be
+    /// repaired safely; the message says what to do.
+    #[error("{0}; nothing was changed")]
+    SchemaConflict(String),
+
+    /// The database records a migration this version of the toolkit does not know.
+    #[error(
+        "the database records migration {} as applied, which this version of cli does not know (a newer version applied it?); nothing was changed",
+        settings::quoted(.0)
+    )]
+    UnknownMigration(String),
+
+    /// Migrations recorded as applied whose tables are missing (`migrate status --check`).
+    #[error("the schema needs repair: {}", .0.join("; "))]
+    NeedsRepair(Vec<String>),
+}
+
+/// What a schema change on MySQL/MariaDB had done when it stopped: DDL there commits at once,
+/// so the statements that took effect cannot be rolled back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartialChange {
+    /// Why it stopped: `interrupted`, or the server's message.
+    pub cause: String,
+    /// Whether Ctrl-C stopped it.
+    pub interrupted: bool,
+    /// The statements that took effect, in order.
+    pub done: Vec<String>,
+    /// The statement that failed, if one did.
+    pub failed: Option<String>,
+    /// Whether the connection broke during `failed`, so whether it took effect is unknown.
+    pub outcome_unknown: bool,
+    /// The statements that were not sent.
+    pub not_done: Vec<String>,
+}
+
+impl std::fmt::Display for PartialChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let list = |statements: &[String], from: usize| {
+            statements
+                .iter()
+                .enumerate()
+                .map(|(i, s)| format!("[{}] {s}", from + i + 1))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let done = if self.done.is_empty() {
+            "none".to_owned()
+        } else {
+            list(&self.done, 0)
+        };
+        write!(
+            f,
+            "{}; MySQL/MariaDB cannot undo schema statements, and this change stopped partway: took effect: {done}",
+            self.cause,
+        )?;
+        let mut next = self.done.len();
+        if let Some(failed) = &self.failed {
+            let fate = if self.outcome_unknown {
+                "may or may not have taken effect (the connection was lost)"
+            } else {
+                "failed and did not take effect"
+            };
+            write!(f, "; {fate}: {}", list(std::slice::from_ref(failed), next))?;
+            next += 1;
+        }
+        if !self.not_done.is_empty() {
+            write!(f, "; not sent: {}", list(&self.not_done, next))?;
+        }
+        Ok(())
+    }
 }
 
 impl Error {
@@ -94,6 +198,21 @@ impl Error {
             Error::Locked => Some(
                 "wait for the other process to finish, or wait longer with busy_timeout (--busy-timeout SECS, default 60)",
             ),
+            Error::LockTimeout { .. } => Some(
+                "wait for the other session to finish, or wait longer with --lock-timeout SECS",
+            ),
+            Error::PartialChange(_) | Error::NeedsRepair(_) => Some(
+                "`cli migrate status` shows the state; `cli create-tables` re-creates missing tables and records existing ones",
+            ),
+            Error::ForeignTable {
+                adoptable: true, ..
+            } => Some(
+                "if it holds the students (the original Flask app's table does), run `cli create-tables --adopt` to use it as it is",
+            ),
+            Error::ForeignTable { .. } => {
+                Some("rename or drop that table, or point cli at another database")
+            }
+            Error::UnknownMigration(_) => Some("use the version of cli that applied it"),
             _ => None,
         }
     }
@@ -105,8 +224,17 @@ impl Error {
             Error::DuplicateName(_) => 3,
             Error::Unreachable { .. } | Error::ConnectionLost(_) | Error::NotSqlite(_) => 4,
             Error::TablesMissing => 5,
-            Error::Interrupted => 130,
-            Error::Locked | Error::Database(_) | Error::IdsExhausted(_) => 1,
+            Error::Interrupted | Error::InterruptedUnchanged => 130,
+            Error::PartialChange(p) if p.interrupted => 130,
+            Error::Locked
+            | Error::Database(_)
+            | Error::IdsExhausted(_)
+            | Error::LockTimeout { .. }
+            | Error::PartialChange(_)
+            | Error::ForeignTable { .. }
+            | Error::SchemaConflict(_)
+            | Error::UnknownMigration(_)
+            | Error::NeedsRepair(_) => 1,
         }
     }
 

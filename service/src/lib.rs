@@ -8,10 +8,13 @@ mod classify;
 pub mod connect;
 pub mod dry_run;
 pub mod error;
+mod inspect;
 mod interrupt;
 pub mod mutation;
 pub mod names;
+mod plan;
 pub mod query;
+mod runner;
 pub mod schema;
 mod sqlite_read;
 pub mod validate;
@@ -19,16 +22,16 @@ pub mod validate;
 pub use connect::{
     Access, ConnectSettings, DEFAULT_DATABASE_URL, backend_of, connect, connect_lazy,
 };
-pub use dry_run::{SchemaChange, dry_run};
+pub use dry_run::dry_run;
 pub use entity::student::Model as Student;
-pub use error::{Error, Result};
+pub use error::{Error, PartialChange, Result};
 pub use interrupt::{Interrupt, InterruptTrigger, interrupt_pair};
-pub use migration::Migrator;
+pub use migration::{Migrations, Migrator};
 pub use mutation::{SeedOptions, SeedReport, add_student, add_students, seed};
 pub use query::stream_students;
 pub use schema::{
-    CreateReport, DropReport, MigrationState, create_tables, drop_tables, migrate_down,
-    migrate_refresh, migrate_up, migration_status,
+    MigrationState, SchemaChange, SchemaOptions, SchemaReport, create_tables, drop_tables,
+    migrate_down, migrate_refresh, migrate_up, migration_status, run_change,
 };
 pub use sea_orm::DatabaseConnection;
 pub use validate::{NewStudent, format_score};

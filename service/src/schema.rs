@@ -1,28 +1,80 @@
 //! Creating, dropping and migrating the toolkit's tables, through the migrations that own them.
 //!
-//! Every function is generic over the migrator, so the same code serves the real
-//! [`Migrator`] and the multi-step migrators of the tests.
+//! Every function is generic over the migration list, so the same code serves the real
+//! [`Migrator`] and the multi-step lists of the tests. Changes go through the runner
+//! (`runner.rs`): one dedicated connection holding the migration lock, one transaction on
+//! PostgreSQL and SQLite, locks first and statement-exact reports on MySQL/MariaDB. Changes
+//! also repair what they safely can: a migration recorded as applied whose tables are missing
+//! has them re-created, a table that exists unrecorded and matches is recorded.
 
-use migration::{CREATED_TABLES, Migrator, MigratorTrait, SchemaManager, tracking_table_name};
-use sea_orm::DatabaseConnection;
+use std::time::Duration;
+
+use migration::{Migrations, Migrator};
+use sea_orm::{DatabaseConnection, Statement};
 
 use crate::classify;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::inspect::read_state;
+use crate::interrupt::Interrupt;
 
-/// What `create_tables` did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CreateReport {
-    /// Names of the migrations applied by this call, in order; empty when already up to date.
-    pub applied: Vec<String>,
-    /// Tables that exist now and did not before.
-    pub created_tables: Vec<String>,
+/// A schema change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemaChange {
+    /// Apply pending migrations (all for `None`), after re-creating missing tables of applied
+    /// ones (`create-tables`, `migrate up`).
+    Up(Option<u32>),
+    /// Revert applied migrations, newest first (all for `None`).
+    Down(Option<u32>),
+    /// Revert every applied migration, then apply every migration.
+    Refresh,
+    /// Revert every applied migration, drop the migrations' tables that exist unrecorded,
+    /// then the tracking table (`drop-tables`).
+    Reset,
 }
 
-/// What `drop_tables` did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DropReport {
-    /// Tables that existed before and are gone now, the tracking table included.
+/// How a schema change runs.
+#[derive(Debug, Clone)]
+pub struct SchemaOptions {
+    /// How long to wait for a lock another session holds (the migration lock, a table,
+    /// SQLite's file lock) before failing with nothing changed.
+    pub lock_timeout: Duration,
+    /// Ctrl-C: consulted between statements (and it cancels a statement that is waiting).
+    pub interrupt: Interrupt,
+    /// Record an existing, unrecorded table that differs from the migration's only in ways
+    /// the toolkit does not rely on (its defaults) instead of refusing it.
+    pub adopt: bool,
+}
+
+impl Default for SchemaOptions {
+    fn default() -> Self {
+        SchemaOptions {
+            lock_timeout: Duration::from_secs(settings::DEFAULT_BUSY_TIMEOUT),
+            interrupt: Interrupt::never(),
+            adopt: false,
+        }
+    }
+}
+
+/// What a schema change did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SchemaReport {
+    /// Migrations recorded as applied by this change, in order.
+    pub applied: Vec<String>,
+    /// Migrations reverted by this change, in order.
+    pub reverted: Vec<String>,
+    /// Tables this change created (re-created ones included), tracking table excluded.
+    pub created_tables: Vec<String>,
+    /// Tables this change dropped, the tracking table included.
     pub dropped_tables: Vec<String>,
+    /// Sentences about repairs and adoptions, in order.
+    pub notes: Vec<String>,
+}
+
+impl SchemaReport {
+    /// Whether the change changed nothing.
+    pub fn is_empty(&self) -> bool {
+        self == &SchemaReport::default()
+    }
 }
 
 /// One migration and whether it has been applied.
@@ -32,122 +84,133 @@ pub struct MigrationState {
     pub name: String,
     /// Whether it is recorded as applied.
     pub applied: bool,
+    /// What is wrong with its tables, and how to fix it; `None` when nothing is.
+    pub problem: Option<String>,
 }
 
-/// Which of `names` exist in the connected database.
-pub async fn existing_tables(db: &DatabaseConnection, names: &[String]) -> Result<Vec<String>> {
-    let manager = SchemaManager::new(db);
-    let mut found = Vec::new();
-    for name in names {
-        if manager.has_table(name).await.map_err(classify::other)? {
-            found.push(name.clone());
-        }
+impl MigrationState {
+    /// Whether it is recorded as applied but its tables are missing.
+    pub fn needs_repair(&self) -> bool {
+        self.applied && self.problem.is_some()
     }
-    Ok(found)
 }
 
-fn all_table_names() -> Vec<String> {
-    CREATED_TABLES
-        .iter()
-        .map(|t| (*t).to_owned())
-        .chain([tracking_table_name()])
-        .collect()
-}
-
-/// Every migration of `M` in order, applied or pending. Read-only: it creates nothing, not
-/// even the tracking table, so a read-only database user can run it.
-pub async fn migration_status<M: MigratorTrait>(
+/// Every migration of `M` in order, applied or pending, with what is wrong with its tables.
+/// Read-only: it creates nothing, not even the tracking table, so a read-only database user
+/// can run it.
+pub async fn migration_status<M: Migrations>(
     db: &DatabaseConnection,
 ) -> Result<Vec<MigrationState>> {
-    Ok(M::get_migration_with_status_read_only(db)
-        .await
-        .map_err(classify::other)?
+    let migrations = M::all();
+    let state = read_state(db, &migrations).await.map_err(classify::other)?;
+    let known: Vec<&str> = migrations.iter().map(|m| m.name()).collect();
+    if let Some(unknown) = state.applied.iter().find(|v| !known.contains(&v.as_str())) {
+        return Err(Error::UnknownMigration(unknown.clone()));
+    }
+    Ok(migrations
         .iter()
-        .map(|m| MigrationState {
-            name: m.name().to_owned(),
-            applied: m.status() == migration::MigrationStatus::Applied,
+        .map(|m| {
+            let applied = state.applied.contains(m.name());
+            let tables: Vec<&str> = m.creates().iter().map(|t| t.name).collect();
+            let problem = if applied {
+                let missing: Vec<&str> = tables
+                    .iter()
+                    .copied()
+                    .filter(|t| !state.existing.contains(*t))
+                    .collect();
+                (!missing.is_empty()).then(|| {
+                    format!(
+                        "recorded as applied, but table `{}` is missing; `cli create-tables` re-creates it",
+                        missing.join("`, `")
+                    )
+                })
+            } else {
+                tables
+                    .iter()
+                    .find_map(|t| state.checks.get(*t).map(|check| (t, check)))
+                    .map(|(t, check)| {
+                        if check.exact() {
+                            format!(
+                                "table `{t}` already exists and matches; `cli create-tables` records it"
+                            )
+                        } else if check.fatal.is_empty() {
+                            format!(
+                                "table `{t}` exists, made by another program ({}); `cli create-tables --adopt` records it as it is",
+                                check.minor.join("; ")
+                            )
+                        } else {
+                            format!(
+                                "table `{t}` exists and differs from cli's ({}); rename or drop it",
+                                check.all().join("; ")
+                            )
+                        }
+                    })
+            };
+            MigrationState {
+                name: m.name().to_owned(),
+                applied,
+                problem,
+            }
         })
         .collect())
 }
 
-fn names_where(states: &[MigrationState], applied: bool) -> Vec<String> {
-    states
-        .iter()
-        .filter(|s| s.applied == applied)
-        .map(|s| s.name.clone())
-        .collect()
+/// Runs `change` of `M`; `observer` sees each statement once it has run (inside the
+/// transaction on PostgreSQL and SQLite, committed on MySQL/MariaDB).
+pub async fn run_change<M: Migrations>(
+    db: &DatabaseConnection,
+    change: SchemaChange,
+    options: &SchemaOptions,
+    observer: &mut (dyn FnMut(&Statement) + Send),
+) -> Result<SchemaReport> {
+    crate::runner::run::<M>(db, change, options, observer).await
 }
 
-/// Applies the next `steps` pending migrations of `M` (all of them for `None`); returns their
-/// names in the order applied.
-pub async fn migrate_up<M: MigratorTrait>(
+async fn run<M: Migrations>(
+    db: &DatabaseConnection,
+    change: SchemaChange,
+    options: &SchemaOptions,
+) -> Result<SchemaReport> {
+    run_change::<M>(db, change, options, &mut |_| {}).await
+}
+
+/// Applies the next `steps` pending migrations of `M` (all of them for `None`), after
+/// re-creating the missing tables of applied ones.
+pub async fn migrate_up<M: Migrations>(
     db: &DatabaseConnection,
     steps: Option<u32>,
-) -> Result<Vec<String>> {
-    let mut pending = names_where(&migration_status::<M>(db).await?, false);
-    if let Some(n) = steps {
-        pending.truncate(n as usize);
-    }
-    if !pending.is_empty() {
-        M::up(db, steps).await.map_err(classify::other)?;
-    }
-    Ok(pending)
+    options: &SchemaOptions,
+) -> Result<SchemaReport> {
+    run::<M>(db, SchemaChange::Up(steps), options).await
 }
 
-/// Reverts the last `steps` applied migrations of `M` (all of them for `None`); returns their
-/// names in the order reverted.
-pub async fn migrate_down<M: MigratorTrait>(
+/// Reverts the last `steps` applied migrations of `M` (all of them for `None`).
+pub async fn migrate_down<M: Migrations>(
     db: &DatabaseConnection,
     steps: Option<u32>,
-) -> Result<Vec<String>> {
-    let mut applied = names_where(&migration_status::<M>(db).await?, true);
-    applied.reverse();
-    if let Some(n) = steps {
-        applied.truncate(n as usize);
-    }
-    if !applied.is_empty() {
-        M::down(db, steps).await.map_err(classify::other)?;
-    }
-    Ok(applied)
+    options: &SchemaOptions,
+) -> Result<SchemaReport> {
+    run::<M>(db, SchemaChange::Down(steps), options).await
 }
 
-/// Reverts every applied migration of `M`, then applies all of them; returns the names
-/// reverted and the names applied.
-pub async fn migrate_refresh<M: MigratorTrait>(
+/// Reverts every applied migration of `M`, then applies all of them.
+pub async fn migrate_refresh<M: Migrations>(
     db: &DatabaseConnection,
-) -> Result<(Vec<String>, Vec<String>)> {
-    let states = migration_status::<M>(db).await?;
-    let mut reverted = names_where(&states, true);
-    reverted.reverse();
-    M::refresh(db).await.map_err(classify::other)?;
-    Ok((reverted, states.into_iter().map(|s| s.name).collect()))
+    options: &SchemaOptions,
+) -> Result<SchemaReport> {
+    run::<M>(db, SchemaChange::Refresh, options).await
 }
 
 /// Applies every pending migration of the real [`Migrator`]; again is a no-op.
-pub async fn create_tables(db: &DatabaseConnection) -> Result<CreateReport> {
-    let names = all_table_names();
-    let before = existing_tables(db, &names).await?;
-    let applied = migrate_up::<Migrator>(db, None).await?;
-    let after = existing_tables(db, &names).await?;
-    let created_tables = after
-        .into_iter()
-        .filter(|t| !before.contains(t) && *t != tracking_table_name())
-        .collect();
-    Ok(CreateReport {
-        applied,
-        created_tables,
-    })
+pub async fn create_tables(
+    db: &DatabaseConnection,
+    options: &SchemaOptions,
+) -> Result<SchemaReport> {
+    migrate_up::<Migrator>(db, None, options).await
 }
 
-/// Reverts every applied migration and drops the tracking table; touches no other table.
-pub async fn drop_tables(db: &DatabaseConnection) -> Result<DropReport> {
-    let names = all_table_names();
-    let before = existing_tables(db, &names).await?;
-    if before.contains(&tracking_table_name()) {
-        Migrator::reset(db).await.map_err(classify::other)?;
-    }
-    let after = existing_tables(db, &names).await?;
-    Ok(DropReport {
-        dropped_tables: before.into_iter().filter(|t| !after.contains(t)).collect(),
-    })
+/// Reverts every applied migration, drops the migrations' tables that exist unrecorded and
+/// the tracking table; touches no other table.
+pub async fn drop_tables(db: &DatabaseConnection, options: &SchemaOptions) -> Result<SchemaReport> {
+    run::<Migrator>(db, SchemaChange::Reset, options).await
 }

@@ -2,7 +2,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
-use service::{SchemaChange, migrate_down, migrate_refresh, migrate_up, migration_status};
+use service::{
+    SchemaChange, SchemaOptions, migrate_down, migrate_refresh, migrate_up, migration_status,
+};
 use tests::test_migrator::{TABLES, ThreeSteps};
 use tests::{TestDb, each_backend};
 
@@ -26,43 +28,53 @@ fn applied(db: &TestDb) -> Vec<bool> {
         .collect()
 }
 
+fn up(db: &TestDb, steps: Option<u32>) -> Vec<String> {
+    let options = SchemaOptions::default();
+    db.with_db(async |c| migrate_up::<ThreeSteps>(c, steps, &options).await.unwrap())
+        .applied
+}
+
+fn down(db: &TestDb, steps: Option<u32>) -> Vec<String> {
+    let options = SchemaOptions::default();
+    db.with_db(async |c| {
+        migrate_down::<ThreeSteps>(c, steps, &options)
+            .await
+            .unwrap()
+    })
+    .reverted
+}
+
 fn steps_apply_and_revert_one_at_a_time(db: &TestDb) {
     assert_eq!(applied(db), [false, false, false]);
-    let up1 = db.with_db(async |c| migrate_up::<ThreeSteps>(c, Some(1)).await.unwrap());
+    let up1 = up(db, Some(1));
     assert_eq!(up1, ["m20250101_000001_step_one"]);
     assert_eq!(tables(db), [true, false, false]);
     assert_eq!(applied(db), [true, false, false]);
 
-    let rest = db.with_db(async |c| migrate_up::<ThreeSteps>(c, None).await.unwrap());
+    let rest = up(db, None);
     assert_eq!(rest.len(), 2);
     assert_eq!(tables(db), [true, true, true]);
-    assert!(
-        db.with_db(async |c| migrate_up::<ThreeSteps>(c, None).await.unwrap())
-            .is_empty()
-    );
+    assert!(up(db, None).is_empty());
 
-    let down1 = db.with_db(async |c| migrate_down::<ThreeSteps>(c, Some(1)).await.unwrap());
+    let down1 = down(db, Some(1));
     assert_eq!(down1, ["m20250101_000003_step_three"]);
     assert_eq!(tables(db), [true, true, false]);
     assert_eq!(applied(db), [true, true, false]);
 
-    let down2 = db.with_db(async |c| migrate_down::<ThreeSteps>(c, Some(2)).await.unwrap());
+    let down2 = down(db, Some(2));
     assert_eq!(
         down2,
         ["m20250101_000002_step_two", "m20250101_000001_step_one"]
     );
     assert_eq!(tables(db), [false, false, false]);
-    assert!(
-        db.with_db(async |c| migrate_down::<ThreeSteps>(c, Some(1)).await.unwrap())
-            .is_empty()
-    );
+    assert!(down(db, Some(1)).is_empty());
 
-    db.with_db(async |c| migrate_up::<ThreeSteps>(c, Some(2)).await.unwrap());
+    up(db, Some(2));
     db.exec("INSERT INTO step_one (id) VALUES (1)");
-    let (reverted, reapplied) =
-        db.with_db(async |c| migrate_refresh::<ThreeSteps>(c).await.unwrap());
-    assert_eq!(reverted.len(), 2);
-    assert_eq!(reapplied.len(), 3);
+    let options = SchemaOptions::default();
+    let refreshed = db.with_db(async |c| migrate_refresh::<ThreeSteps>(c, &options).await.unwrap());
+    assert_eq!(refreshed.reverted.len(), 2);
+    assert_eq!(refreshed.applied.len(), 3);
     assert_eq!(tables(db), [true, true, true]);
     let rows = db.with_db(async |c| {
         use sea_orm::ConnectionTrait;
@@ -86,8 +98,13 @@ fn status_is_read_only(db: &TestDb) {
 }
 
 fn dry_run_of_every_change_changes_nothing(db: &TestDb) {
-    let plan =
-        |change| db.with_db(async |c| service::dry_run::<ThreeSteps>(c, change).await.unwrap());
+    let plan = |change| {
+        db.with_db(async |c| {
+            service::dry_run::<ThreeSteps>(c, change, false)
+                .await
+                .unwrap()
+        })
+    };
     let up1 = plan(SchemaChange::Up(Some(1))).join("\n");
     assert!(
         up1.contains("step_one") && !up1.contains("step_two"),
@@ -97,7 +114,7 @@ fn dry_run_of_every_change_changes_nothing(db: &TestDb) {
     assert_eq!(tables(db), [false, false, false]);
     assert!(!db.has_table("seaql_migrations"));
 
-    db.with_db(async |c| migrate_up::<ThreeSteps>(c, None).await.unwrap());
+    up(db, None);
     assert!(
         plan(SchemaChange::Up(None)).is_empty(),
         "nothing pending, nothing to run"
@@ -134,17 +151,21 @@ fn cli_migrate_status_check_and_steps(db: &TestDb) {
     );
     assert!(!db.has_table("seaql_migrations"), "status is read-only");
     let check = db.cli(&["migrate", "status", "--check"]).fails(1);
-    assert!(check.stderr.contains("1 migration is pending"), "{check:?}");
+    assert!(
+        check.stderr.contains("2 migrations are pending"),
+        "{check:?}"
+    );
 
     db.cli(&["migrate", "up", "-n", "1"]).ok();
     assert!(db.has_table("student"));
-    let json: serde_json::Value = serde_json::from_str(
-        &db.cli(&["migrate", "status", "--format", "json", "--check"])
-            .ok()
-            .stdout,
-    )
-    .unwrap();
+    let check = db
+        .cli(&["migrate", "status", "--format", "json", "--check"])
+        .fails(1);
+    assert!(check.stderr.contains("1 migration is pending"), "{check:?}");
+    let json: serde_json::Value = serde_json::from_str(&check.stdout).unwrap();
     assert_eq!(json[0]["status"], "applied");
+    assert_eq!(json[1]["status"], "pending");
+    assert_eq!(json[0]["problem"], serde_json::Value::Null);
 
     db.cli(&["seed", "--count", "3"]).ok();
     let down = db.cli(&["migrate", "down"]).ok();
@@ -181,7 +202,7 @@ fn cli_dry_runs_print_sql_and_change_nothing(db: &TestDb) {
     );
     for args in [
         &["drop-tables", "--dry-run"][..],
-        &["migrate", "down", "--dry-run"],
+        &["migrate", "down", "-n", "2", "--dry-run"],
         &["migrate", "refresh", "--dry-run"],
     ] {
         let out = db.cli(args).ok();

@@ -44,12 +44,20 @@ impl WebError {
                 S::Invalid { .. } | S::InvalidUrl { .. } | S::UrlOption { .. } => {
                     StatusCode::BAD_REQUEST
                 }
-                S::DuplicateName(_) | S::TablesMissing | S::IdsExhausted(_) => StatusCode::CONFLICT,
+                S::DuplicateName(_)
+                | S::TablesMissing
+                | S::IdsExhausted(_)
+                | S::ForeignTable { .. }
+                | S::SchemaConflict(_)
+                | S::UnknownMigration(_)
+                | S::NeedsRepair(_) => StatusCode::CONFLICT,
                 S::Unreachable { .. }
                 | S::ConnectionLost(_)
                 | S::NotSqlite(_)
                 | S::Locked
-                | S::Interrupted => StatusCode::SERVICE_UNAVAILABLE,
+                | S::LockTimeout { .. }
+                | S::Interrupted
+                | S::InterruptedUnchanged => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             },
             WebError::Session(e) => match e {

@@ -12,7 +12,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use futures_util::StreamExt;
 use minijinja::value::Value;
 use serde::Deserialize;
-use service::DatabaseConnection;
+use service::{DatabaseConnection, SchemaOptions};
 use settings::Profile;
 
 use crate::csrf::{self, CheckedForm};
@@ -143,8 +143,25 @@ pub async fn create_model(
     State(state): State<AppState>,
     CheckedForm(_): CheckedForm<NoFields>,
 ) -> Result<Html<&'static str>, WebError> {
-    service::create_tables(&state.db).await?;
+    let db = state.db.clone();
+    to_the_end(async move { service::create_tables(&db, &SchemaOptions::default()).await }).await?;
     Ok(Html("创建表格成功"))
+}
+
+/// Runs a schema change in its own task, so that it runs to its end even when the client goes
+/// away: dropped halfway on MySQL/MariaDB, whose DDL commits at once, the statements that had
+/// taken effect would be reported to no one.
+async fn to_the_end(
+    change: impl Future<Output = service::Result<service::SchemaReport>> + Send + 'static,
+) -> Result<service::SchemaReport, WebError> {
+    tokio::spawn(change)
+        .await
+        .map_err(|e| {
+            WebError::Service(service::Error::Database(format!(
+                "the schema change did not finish: {e}"
+            )))
+        })?
+        .map_err(WebError::from)
 }
 
 #[derive(Debug, Deserialize)]
@@ -203,7 +220,8 @@ pub async fn drop_table(
             "dropping the tables is refused under the `product` profile; use `cli drop-tables --yes`".into(),
         ));
     }
-    service::drop_tables(&state.db).await?;
+    let db = state.db.clone();
+    to_the_end(async move { service::drop_tables(&db, &SchemaOptions::default()).await }).await?;
     Ok(Html("删除表格成功"))
 }
 
