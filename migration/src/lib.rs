@@ -21,10 +21,12 @@ use sea_orm_migration::sea_orm::{ConnectionTrait, Statement};
 
 mod m20240101_000001_create_student_table;
 mod m20261125_000001_student_name_no_pad;
+mod m20261125_000002_create_sessions_table;
 mod table;
 mod target;
 
 pub use m20240101_000001_create_student_table::STUDENT;
+pub use m20261125_000002_create_sessions_table::SESSIONS;
 pub use table::{ColumnKind, ColumnSpec, Key, Literal, TableSpec};
 pub use target::{MySqlFlavour, Target};
 
@@ -105,6 +107,7 @@ impl Migrations for Migrator {
         vec![
             Box::new(m20240101_000001_create_student_table::CreateStudentTable),
             Box::new(m20261125_000001_student_name_no_pad::StudentNameNoPad),
+            Box::new(m20261125_000002_create_sessions_table::CreateSessionsTable),
         ]
     }
 }

@@ -25,7 +25,7 @@ pub enum ColumnKind {
     Float,
     /// Text of at most this many characters.
     Varchar(u32),
-    /// Text of any length.
+    /// Text of up to 16 MiB (`MEDIUMTEXT` on MySQL/MariaDB, whose `TEXT` stops at 64 KiB).
     Text,
     /// Bytes of any length.
     Blob,
@@ -117,6 +117,9 @@ impl TableSpec {
                 ColumnKind::BigInteger => def.big_integer(),
                 ColumnKind::Float => def.float(),
                 ColumnKind::Varchar(n) => def.string_len(n),
+                ColumnKind::Text if target.backend == DbBackend::MySql => {
+                    def.custom(Alias::new("MEDIUMTEXT"))
+                }
                 ColumnKind::Text => def.text(),
                 ColumnKind::Blob => def.blob(),
             };

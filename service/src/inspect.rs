@@ -363,7 +363,7 @@ fn expected_type(backend: DbBackend, kind: ColumnKind) -> String {
             ColumnKind::BigInteger => "bigint".into(),
             ColumnKind::Float => "float".into(),
             ColumnKind::Varchar(n) => format!("varchar({n})"),
-            ColumnKind::Text => "text".into(),
+            ColumnKind::Text => "mediumtext".into(),
             ColumnKind::Blob => "blob".into(),
         },
         DbBackend::Postgres => match kind {
@@ -388,8 +388,9 @@ fn expected_type(backend: DbBackend, kind: ColumnKind) -> String {
 fn found_type(backend: DbBackend, found: &FoundColumn) -> String {
     match (backend, found.len) {
         (DbBackend::Sqlite, _) => sqlite_affinity(&found.ty).to_owned(),
-        (_, Some(len)) => format!("{}({len})", found.ty),
-        (_, None) => found.ty.clone(),
+        // Only character types declare a length; MySQL also reports one for TEXT types.
+        (_, Some(len)) if found.ty.contains("char") => format!("{}({len})", found.ty),
+        _ => found.ty.clone(),
     }
 }
 

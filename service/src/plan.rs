@@ -409,7 +409,7 @@ mod tests {
                 .iter()
                 .map(|m| m.name().to_owned())
                 .collect(),
-            existing: ["student".to_owned()].into(),
+            existing: Migrator::tables().iter().map(|t| (*t).to_owned()).collect(),
             ..State::default()
         }
     }
@@ -443,6 +443,11 @@ mod tests {
         assert_eq!(
             steps,
             [
+                s("DROP TABLE `sessions`", &["sessions"]),
+                s(
+                    "DELETE FROM `seaql_migrations` WHERE `version` = 'm20261125_000002_create_sessions_table'",
+                    &tracking
+                ),
                 s(
                     "DELETE FROM `seaql_migrations` WHERE `version` = 'm20261125_000001_student_name_no_pad'",
                     &tracking
@@ -460,9 +465,15 @@ mod tests {
                     &[]
                 ),
                 s("INSERT INTO `seaql_migrations`", &tracking),
+                s("CREATE TABLE `sessions`", &[]),
+                s("CREATE INDEX `sessions_expires_at` ON `sessions`", &[]),
+                s("INSERT INTO `seaql_migrations`", &tracking),
             ]
         );
-        assert_eq!(plan.tables_to_lock(), ["seaql_migrations", "student"]);
+        assert_eq!(
+            plan.tables_to_lock(),
+            ["sessions", "seaql_migrations", "student"]
+        );
     }
 
     #[test]

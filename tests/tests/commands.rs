@@ -236,7 +236,7 @@ fn drop_tables_drops_only_its_own_tables(db: &TestDb) {
     let out = db.cli(&["drop-tables"]).ok();
     assert!(
         out.stdout
-            .contains("dropped tables: student, seaql_migrations"),
+            .contains("dropped tables: sessions, student, seaql_migrations"),
         "{out:?}"
     );
     assert!(!db.has_table("student"));

@@ -152,7 +152,7 @@ fn cli_migrate_status_check_and_steps(db: &TestDb) {
     assert!(!db.has_table("seaql_migrations"), "status is read-only");
     let check = db.cli(&["migrate", "status", "--check"]).fails(1);
     assert!(
-        check.stderr.contains("2 migrations are pending"),
+        check.stderr.contains("3 migrations are pending"),
         "{check:?}"
     );
 
@@ -161,14 +161,17 @@ fn cli_migrate_status_check_and_steps(db: &TestDb) {
     let check = db
         .cli(&["migrate", "status", "--format", "json", "--check"])
         .fails(1);
-    assert!(check.stderr.contains("1 migration is pending"), "{check:?}");
+    assert!(
+        check.stderr.contains("2 migrations are pending"),
+        "{check:?}"
+    );
     let json: serde_json::Value = serde_json::from_str(&check.stdout).unwrap();
     assert_eq!(json[0]["status"], "applied");
     assert_eq!(json[1]["status"], "pending");
     assert_eq!(json[0]["problem"], serde_json::Value::Null);
 
     db.cli(&["seed", "--count", "3"]).ok();
-    let down = db.cli(&["migrate", "down"]).ok();
+    let down = db.cli(&["migrate", "down", "-n", "3"]).ok();
     assert!(
         down.stdout
             .contains("reverted migration m20240101_000001_create_student_table"),

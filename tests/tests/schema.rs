@@ -33,6 +33,9 @@ each_backend!(
 
 const M1: &str = "m20240101_000001_create_student_table";
 const M2: &str = "m20261125_000001_student_name_no_pad";
+const M3: &str = "m20261125_000002_create_sessions_table";
+/// Every migration, as a complete schema records them.
+const ALL: [&str; 3] = [M1, M2, M3];
 
 /// The original Flask-SQLAlchemy app's `student` table, as its `db.create_all()` makes it.
 fn flask_table(backend: Backend) -> &'static str {
@@ -110,7 +113,7 @@ fn drop_and_migrate_commands_under_a_held_lock_fail_with_nothing_changed(db: &Te
                 .await
                 .unwrap();
             for args in [
-                &["migrate", "down", "-n", "2", "--yes", "--lock-timeout", "1"][..],
+                &["migrate", "down", "-n", "3", "--yes", "--lock-timeout", "1"][..],
                 &["migrate", "refresh", "--yes", "--lock-timeout", "1"],
                 &["drop-tables", "--yes", "--lock-timeout", "1"],
             ] {
@@ -142,11 +145,11 @@ fn drop_and_migrate_commands_under_a_held_lock_fail_with_nothing_changed(db: &Te
             before,
             "lock on {table}: every row is still there"
         );
-        assert_eq!(recorded(db), [M1, M2]);
+        assert_eq!(recorded(db), ALL);
     }
     // Without the lock the same command goes through.
     let out = db
-        .cli(&["migrate", "down", "-n", "2", "--yes", "--lock-timeout", "1"])
+        .cli(&["migrate", "down", "-n", "3", "--yes", "--lock-timeout", "1"])
         .ok();
     assert!(
         out.stdout.contains(&format!("reverted migration {M1}")),
@@ -162,9 +165,9 @@ fn migrate_refresh_interrupted_while_waiting_changes_nothing(db: &TestDb) {
     // The statement the run is blocked on when the signal comes, as `-v` echoes it.
     let blocked_on = |line: &str| match db.backend {
         Backend::MySql => line.starts_with("LOCK TABLES"),
-        Backend::Postgres => line.starts_with("DROP TABLE"),
+        Backend::Postgres => line.starts_with("DROP TABLE \"student\""),
         // SQLite runs every statement, then waits to commit.
-        Backend::Sqlite => line.starts_with("INSERT INTO") && line.contains(M2),
+        Backend::Sqlite => line.starts_with("INSERT INTO") && line.contains(M3),
     };
     db.with_db(async |conn| {
         let holder = conn.begin().await.unwrap();
@@ -200,7 +203,7 @@ fn migrate_refresh_interrupted_while_waiting_changes_nothing(db: &TestDb) {
         holder.rollback().await.unwrap();
     });
     assert_eq!(db.rows(), before);
-    assert_eq!(recorded(db), [M1, M2]);
+    assert_eq!(recorded(db), ALL);
 }
 
 fn migrate_up_failing_partway_reports_each_statement(db: &TestDb) {
@@ -329,7 +332,7 @@ fn create_tables_recreates_a_recorded_table_that_is_missing(db: &TestDb) {
     // Reverting and dropping work when the table is already gone (they used to fail with
     // "Unknown table").
     db.exec("DROP TABLE student");
-    let down = db.cli(&["migrate", "down", "-n", "2", "--yes"]).ok();
+    let down = db.cli(&["migrate", "down", "-n", "3", "--yes"]).ok();
     assert!(
         down.stdout.contains(&format!(
             "table `student` of migration {M1} was already missing"
@@ -341,7 +344,9 @@ fn create_tables_recreates_a_recorded_table_that_is_missing(db: &TestDb) {
     db.exec("DROP TABLE student");
     let dropped = db.cli(&["drop-tables", "--yes"]).ok();
     assert!(
-        dropped.stdout.contains("dropped tables: seaql_migrations"),
+        dropped
+            .stdout
+            .contains("dropped tables: sessions, seaql_migrations"),
         "{dropped:?}"
     );
     assert!(!db.has_table("seaql_migrations"));
@@ -367,7 +372,7 @@ fn create_tables_records_an_unrecorded_table_that_matches(db: &TestDb) {
     );
     assert!(!out.stdout.contains("created tables"), "{out:?}");
     assert_eq!(db.names(), ["kept"]);
-    assert_eq!(recorded(db), [M1, M2]);
+    assert_eq!(recorded(db), ALL);
 }
 
 fn create_tables_refuses_the_flask_table_then_adopts_it(db: &TestDb) {
@@ -409,7 +414,7 @@ fn create_tables_refuses_the_flask_table_then_adopts_it(db: &TestDb) {
         adopted.stdout.contains("adopted table `student` as it is"),
         "{adopted:?}"
     );
-    assert_eq!(recorded(db), [M1, M2]);
+    assert_eq!(recorded(db), ALL);
     assert_eq!(db.names(), ["flask"]);
     db.cli(&["add-student", "--name", "cli"]).ok();
     db.cli(&["create-tables"]).ok();
@@ -417,7 +422,7 @@ fn create_tables_refuses_the_flask_table_then_adopts_it(db: &TestDb) {
     assert!(
         dropped
             .stdout
-            .contains("dropped tables: student, seaql_migrations"),
+            .contains("dropped tables: sessions, student, seaql_migrations"),
         "{dropped:?}"
     );
 }
@@ -554,22 +559,23 @@ fn dry_run_prints_exactly_what_the_real_run_sends(db: &TestDb) {
     let alter = usize::from(db.backend == Backend::MySql);
     // create-tables used to print four `CREATE TABLE IF NOT EXISTS seaql_migrations`, and
     // send three.
-    assert_eq!(compare(&["create-tables"], none), 4 + alter);
+    // The sessions migration sends three: CREATE TABLE, CREATE INDEX, its record.
+    assert_eq!(compare(&["create-tables"], none), 7 + alter);
     assert_eq!(compare(&["create-tables"], none), 0);
-    assert_eq!(compare(&["migrate", "down", "--yes"], none), 1);
-    assert_eq!(compare(&["migrate", "up"], none), 1 + alter);
+    assert_eq!(compare(&["migrate", "down", "--yes"], none), 2);
+    assert_eq!(compare(&["migrate", "up"], none), 3);
     db.cli(&["seed", "--count", "5"]).ok();
-    assert_eq!(compare(&["migrate", "refresh", "--yes"], none), 6 + alter);
-    assert_eq!(compare(&["migrate", "down", "-n", "2", "--yes"], none), 3);
+    assert_eq!(compare(&["migrate", "refresh", "--yes"], none), 11 + alter);
+    assert_eq!(compare(&["migrate", "down", "-n", "3", "--yes"], none), 5);
     db.create_tables();
     let repair = compare(&["create-tables"], &|| db.exec("DROP TABLE student"));
     assert_eq!(repair, 1 + alter);
-    assert_eq!(compare(&["drop-tables", "--yes"], none), 4);
+    assert_eq!(compare(&["drop-tables", "--yes"], none), 6);
     assert_eq!(compare(&["drop-tables", "--yes"], none), 0);
     let adopt = compare(&["create-tables", "--adopt"], &|| {
         db.exec(flask_table(db.backend));
     });
-    assert_eq!(adopt, 3 + alter);
+    assert_eq!(adopt, 6 + alter);
 }
 
 fn migrator_trait_and_cli_share_the_history(db: &TestDb) {
@@ -624,7 +630,7 @@ fn concurrent_create_tables(backend: Backend, n: usize, rounds: usize) {
             .filter(|o| o.stdout.contains("already up to date"))
             .count();
         assert_eq!((applied, current), (1, n - 1), "{outs:#?}");
-        assert_eq!(recorded(&db), [M1, M2]);
+        assert_eq!(recorded(&db), ALL);
     }
 }
 

@@ -163,3 +163,85 @@ async fn redis_down_is_an_error_naming_the_store_without_its_password() {
     );
     assert!(!text.contains("hunter22"), "{text}");
 }
+
+/// The `sessions` table of a test database.
+struct Table<'a>(&'a tests::TestDb);
+
+impl Raw for Table<'_> {
+    fn dump(&self) -> String {
+        use sea_orm::ConnectionTrait;
+        let db = self.0;
+        tokio::task::block_in_place(|| {
+            db.with_db(async |c| {
+                let rows = c
+                    .query_all_raw(sea_orm::Statement::from_string(
+                        c.get_database_backend(),
+                        "SELECT id, data FROM sessions",
+                    ))
+                    .await
+                    .unwrap();
+                rows.iter()
+                    .map(|r| {
+                        let id: String = r.try_get("", "id").unwrap();
+                        let data: String = r.try_get("", "data").unwrap();
+                        format!("{id}{data}")
+                    })
+                    .collect::<String>()
+            })
+        })
+    }
+
+    fn corrupt(&self, key: &StoreKey) {
+        tokio::task::block_in_place(|| {
+            self.0.exec(&format!(
+                "UPDATE sessions SET data = 'not json {{' WHERE id = '{}'",
+                key.as_str()
+            ))
+        });
+    }
+}
+
+fn sql_store_conforms(db: &tests::TestDb) {
+    db.create_tables();
+    let url = db.url.clone();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let conn = service::connect(&service::ConnectSettings::new(url))
+            .await
+            .unwrap();
+        let store = shared(sessions::stores::SqlStore::new(conn, "sql in test".into()));
+        conformance(store.clone(), &Table(db), false).await;
+        let sessions =
+            sessions::Sessions::new(store, &settings(Duration::from_secs(60), None, 65536));
+        through_tower_sessions(sessions).await;
+    });
+}
+
+fn sql_store_without_its_table_says_to_create_it(db: &tests::TestDb) {
+    let url = db.url.clone();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let conn = service::connect(&service::ConnectSettings::new(url))
+            .await
+            .unwrap();
+        let store = sessions::stores::SqlStore::new(conn, "sql in test".into());
+        let sessions = sessions::Sessions::new(
+            std::sync::Arc::new(store),
+            &settings(Duration::from_secs(60), None, 65536),
+        );
+        let err = sessions.create(sessions::Data::new()).await.unwrap_err();
+        assert_eq!(err.exit_code(), 5, "{err}");
+        assert!(err.to_string().contains("cli create-tables"), "{err}");
+    });
+}
+
+tests::each_backend!(
+    sql_store_conforms,
+    sql_store_without_its_table_says_to_create_it
+);

@@ -43,6 +43,7 @@ fn now_ms(backend: DbBackend) -> &'static str {
 fn data_bytes(backend: DbBackend) -> &'static str {
     match backend {
         DbBackend::Sqlite => "length(CAST(data AS BLOB))",
+        DbBackend::Postgres => "CAST(OCTET_LENGTH(data) AS BIGINT)",
         _ => "OCTET_LENGTH(data)",
     }
 }
