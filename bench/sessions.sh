@@ -14,7 +14,10 @@ SECONDS_EACH=${SECONDS_EACH:-5}
 work=$(mktemp -d)
 chmod 755 "$work"
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+  rm -rf "$work"
+}
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 wait_for() { for _ in $(seq 100); do eval "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "not ready: $1" >&2; return 1; }
@@ -25,10 +28,11 @@ cargo build --release -q -p cli
 BIN=$PWD/target/release/examples/throughput
 CLI=$PWD/target/release/cli
 
-run() { # run NAME SETTINGS_FILE → appends "| NAME | 1 task | 32 tasks |" to $work/rows
+run() { # run NAME SETTINGS_FILE VAR → appends "| NAME | 1 task | 32 tasks |" to $work/rows
   local name=$1 file=$2 one many
   one=$("$BIN" "$file" 1 "$SECONDS_EACH" | sed -n 's/.*ops_per_s=\([0-9]*\).*/\1/p')
   many=$("$BIN" "$file" 32 "$SECONDS_EACH" | sed -n 's/.*ops_per_s=\([0-9]*\).*/\1/p')
+  [ -n "$one" ] && [ -n "$many" ] || return 1
   echo "  $name: 1 task $one ops/s, 32 tasks $many ops/s" >&2
   printf '| %s | %s | %s |\n' "$name" "$one" "$many" >> "$work/rows"
   eval "R_$3=$many"
