@@ -19,6 +19,7 @@ use std::sync::OnceLock;
 pub mod servers;
 pub mod session_stores;
 pub mod test_migrator;
+pub mod web;
 
 use entity::student;
 use rand::Rng;
