@@ -12,4 +12,5 @@ mod profiles;
 mod schema;
 mod seed;
 mod sessions;
+mod web;
 mod writes;
