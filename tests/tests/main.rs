@@ -9,6 +9,7 @@ mod connect;
 mod hardening;
 mod migrate;
 mod profiles;
+mod redis_cluster;
 mod schema;
 mod seed;
 mod sessions;
