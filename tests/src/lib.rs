@@ -20,6 +20,7 @@ pub mod redis_servers;
 pub mod servers;
 pub mod session_stores;
 pub mod test_migrator;
+pub mod web;
 
 use entity::student;
 use rand::Rng;

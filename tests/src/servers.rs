@@ -42,6 +42,8 @@ pub struct PrivateMariaDb {
     dir: TempDir,
     /// Its TCP port on 127.0.0.1.
     pub port: u16,
+    /// Extra arguments of its command line.
+    args: Vec<String>,
 }
 
 impl PrivateMariaDb {
@@ -71,23 +73,32 @@ impl PrivateMariaDb {
             .arg("-R")
             .arg("mysql:mysql")
             .arg(dir.path()));
-        let port = free_port();
+        let mut server = PrivateMariaDb {
+            child: None,
+            dir,
+            port: free_port(),
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+        };
+        server.spawn();
+        let pw = Self::PASSWORD.replace('\'', "''");
+        server.sql(&format!(
+            "CREATE USER 'app'@'%' IDENTIFIED BY '{pw}'; \
+             GRANT ALL PRIVILEGES ON *.* TO 'app'@'%'; CREATE DATABASE app; FLUSH PRIVILEGES"
+        ));
+        Some(server)
+    }
+
+    /// Starts `mariadbd` on the data directory and port, and waits until it answers.
+    fn spawn(&mut self) {
+        let dir = self.dir.path();
+        let data = dir.join("data");
         let child = Command::new("/usr/sbin/mariadbd")
             .arg("--no-defaults")
             .arg(format!("--datadir={}", data.display()))
-            .arg(format!(
-                "--socket={}",
-                dir.path().join("mysqld.sock").display()
-            ))
-            .arg(format!(
-                "--pid-file={}",
-                dir.path().join("mysqld.pid").display()
-            ))
-            .arg(format!(
-                "--log-error={}",
-                dir.path().join("error.log").display()
-            ))
-            .arg(format!("--port={port}"))
+            .arg(format!("--socket={}", dir.join("mysqld.sock").display()))
+            .arg(format!("--pid-file={}", dir.join("mysqld.pid").display()))
+            .arg(format!("--log-error={}", dir.join("error.log").display()))
+            .arg(format!("--port={}", self.port))
             .args([
                 "--bind-address=127.0.0.1",
                 "--user=mysql",
@@ -95,25 +106,21 @@ impl PrivateMariaDb {
                 "--innodb-log-file-size=8M",
                 "--log-warnings=4",
             ])
-            .args(args)
+            .args(&self.args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("starting mariadbd");
-        let server = PrivateMariaDb {
-            child: Some(child),
-            dir,
-            port,
-        };
+        self.child = Some(child);
         wait_until("private mariadbd", Duration::from_secs(60), || {
-            server.try_sql("SELECT 1").is_some()
+            self.try_sql("SELECT 1").is_some()
         });
-        let pw = Self::PASSWORD.replace('\'', "''");
-        server.sql(&format!(
-            "CREATE USER 'app'@'%' IDENTIFIED BY '{pw}'; \
-             GRANT ALL PRIVILEGES ON *.* TO 'app'@'%'; CREATE DATABASE app; FLUSH PRIVILEGES"
-        ));
-        Some(server)
+    }
+
+    /// Starts the server again after [`PrivateMariaDb::kill`], on the same port and data.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
     }
 
     /// A URL for user `app` with `password` (URL-encoded here) and database `app`.
@@ -210,4 +217,75 @@ fn run(cmd: &mut Command) {
         "{cmd:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// A Redis server of our own, without persistence, that a test may kill and restart.
+#[derive(Debug)]
+pub struct PrivateRedis {
+    child: Option<Child>,
+    dir: TempDir,
+    /// Its TCP port on 127.0.0.1.
+    pub port: u16,
+}
+
+impl PrivateRedis {
+    /// Starts a fresh server; `None` after saying why when `redis-server` is not installed
+    /// (a failure under CI).
+    pub fn start() -> Option<Self> {
+        if !installed("redis-server") {
+            crate::skip("private Redis server", "redis-server is not installed");
+            return None;
+        }
+        let mut server = PrivateRedis {
+            child: None,
+            dir: tempfile::tempdir().expect("temporary directory"),
+            port: free_port(),
+        };
+        server.spawn();
+        Some(server)
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting redis-server");
+        self.child = Some(child);
+        let port = self.port;
+        wait_until("private redis-server", Duration::from_secs(10), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+    }
+
+    /// Its URL.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// Kills the server at once (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _already_gone = child.kill();
+            let _reaped = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port (empty: it keeps nothing).
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            stop(&mut child);
+        }
+    }
 }

@@ -13,4 +13,5 @@ mod redis_cluster;
 mod schema;
 mod seed;
 mod sessions;
+mod web;
 mod writes;

@@ -61,7 +61,9 @@ impl WebError {
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             },
             WebError::Session(e) => match e {
-                sessions::Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+                sessions::Error::Unavailable { .. } | sessions::Error::TableMissing { .. } => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
                 sessions::Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             },
@@ -81,6 +83,11 @@ impl WebError {
         match (self, self.status()) {
             (WebError::Service(_), StatusCode::SERVICE_UNAVAILABLE) => {
                 "the database is unavailable; try again shortly".to_owned()
+            }
+            // The `sql` store after `/drop_table/` (which drops it too): no form can fix that,
+            // since every form needs a session for its CSRF token.
+            (WebError::Session(sessions::Error::TableMissing { .. }), _) => {
+                "the session store has no `sessions` table; run `cli create-tables`".to_owned()
             }
             (WebError::Session(_), StatusCode::SERVICE_UNAVAILABLE) => {
                 "the session store is unavailable; try again shortly".to_owned()

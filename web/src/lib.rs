@@ -131,9 +131,6 @@ pub fn cookie_key(settings: &Settings) -> Result<CookieKey, ServeError> {
 /// The app: every route, the session layer and the protections around them.
 pub fn router(state: AppState, sessions: Arc<SessionLayer>) -> Router {
     use routes::*;
-    let csp = HeaderValue::from_static(
-        "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    );
     let csrf_rejected = |_| {
         (
             StatusCode::FORBIDDEN,
@@ -141,7 +138,7 @@ pub fn router(state: AppState, sessions: Arc<SessionLayer>) -> Router {
         )
             .into_response()
     };
-    Router::new()
+    let app = Router::new()
         .route("/", get(index))
         .route("/writesession/", get(write_session))
         .route("/login/", get(login))
@@ -161,8 +158,24 @@ pub fn router(state: AppState, sessions: Arc<SessionLayer>) -> Router {
             sessions,
             session::layer,
         ))
-        .layer(CsrfLayer::new().with_rejection_response(csrf_rejected))
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(CsrfLayer::new().with_rejection_response(csrf_rejected));
+    protect(app)
+}
+
+/// The layers around every route: the body limit, the security headers, a panic turned into
+/// a logged 500, and the access log.
+fn protect(app: Router) -> Router {
+    let csp = HeaderValue::from_static(
+        "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    );
+    app.layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        // Inside the header layers, so a panic's 500 carries them too.
+        .layer(CatchPanicLayer::custom(
+            |_panic: Box<dyn std::any::Any + Send>| {
+                log::line(format_args!("a request handler panicked; answered 500"));
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
+            },
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             csp,
@@ -178,12 +191,6 @@ pub fn router(state: AppState, sessions: Arc<SessionLayer>) -> Router {
         .layer(SetResponseHeaderLayer::overriding(
             HeaderName::from_static("x-frame-options"),
             HeaderValue::from_static("DENY"),
-        ))
-        .layer(CatchPanicLayer::custom(
-            |_panic: Box<dyn std::any::Any + Send>| {
-                log::line(format_args!("a request handler panicked; answered 500"));
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
-            },
         ))
         .layer(axum::middleware::from_fn(log::access))
 }
@@ -278,4 +285,61 @@ pub async fn run(
     }
     let _closed = db.close().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    /// Serves `app` on a loopback port and sends it one raw GET; the raw response.
+    async fn fetch(app: Router, path: &str) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        tokio::task::spawn_blocking(move || {
+            let mut stream = std::net::TcpStream::connect(addr).unwrap();
+            stream.write_all(request.as_bytes()).unwrap();
+            let mut out = String::new();
+            stream.read_to_string(&mut out).unwrap();
+            out
+        })
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_panicking_handler_is_a_500_with_the_usual_headers_and_the_server_lives() {
+        #[allow(clippy::panic, reason = "the panic under test")]
+        async fn boom() -> &'static str {
+            panic!("a bug in a handler, with internals: /etc/secret")
+        }
+        let app = protect(
+            Router::new()
+                .route("/boom", get(boom))
+                .route("/ok", get(|| async { "fine" })),
+        );
+        let response = fetch(app.clone(), "/boom").await;
+        assert!(response.starts_with("HTTP/1.1 500"), "{response}");
+        assert!(
+            response.ends_with("\r\n\r\ninternal server error"),
+            "{response}"
+        );
+        assert!(!response.contains("/etc/secret"), "{response}");
+        let lower = response.to_ascii_lowercase();
+        assert!(
+            lower.contains("x-content-type-options: nosniff"),
+            "{response}"
+        );
+        assert!(
+            lower.contains("content-security-policy: default-src 'none'"),
+            "{response}"
+        );
+        let ok = fetch(app, "/ok").await;
+        assert!(
+            ok.starts_with("HTTP/1.1 200") && ok.ends_with("fine"),
+            "{ok}"
+        );
+    }
 }
