@@ -466,7 +466,10 @@ mod tests {
                 ),
                 s("INSERT INTO `seaql_migrations`", &tracking),
                 s("CREATE TABLE `sessions`", &[]),
-                s("CREATE INDEX IF NOT EXISTS `sessions_expires_at` ON `sessions`", &[]),
+                s(
+                    "CREATE INDEX IF NOT EXISTS `sessions_expires_at` ON `sessions`",
+                    &[]
+                ),
                 s("INSERT INTO `seaql_migrations`", &tracking),
             ]
         );

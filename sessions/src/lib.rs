@@ -18,7 +18,7 @@ mod tower;
 
 pub use error::{Error, Result};
 pub use id::{ID_CHARS, SessionId, StoreKey};
-pub use open::open;
+pub use open::{open, open_in_background};
 pub use record::{Data, Loaded, Record, now_ms};
 pub use sessions::Sessions;
 pub use store::{Cleanup, Stats, Store, Summary};

@@ -16,13 +16,42 @@ use crate::stores::{FilesystemStore, RedisStore, SqlStore};
 /// `session_url` names no other database). A store that cannot be reached is an error
 /// naming it: never a silent fallback to another store.
 pub async fn open(settings: &Settings, db: Option<&DatabaseConnection>) -> Result<Sessions> {
+    open_store(settings, db, false)
+        .await
+        .map(|(sessions, _)| sessions)
+}
+
+/// As [`open`], for a server that must start while its store is down: a store that cannot be
+/// reached yet is returned all the same (with the reason), and connects by itself when its
+/// server comes up; until then its operations fail as unavailable. Settings that can never
+/// work are still an error.
+pub async fn open_in_background(
+    settings: &Settings,
+    db: Option<&DatabaseConnection>,
+) -> Result<(Sessions, Option<Error>)> {
+    open_store(settings, db, true).await
+}
+
+async fn open_store(
+    settings: &Settings,
+    db: Option<&DatabaseConnection>,
+    background: bool,
+) -> Result<(Sessions, Option<Error>)> {
+    let mut down = None;
     let timeout = Duration::from_secs(settings.connect_timeout.value);
     let s = &settings.sessions;
     let store: Arc<dyn Store> = match s.session_type.value {
         SessionType::Filesystem => Arc::new(FilesystemStore::open(&s.dir.value)?),
         SessionType::Redis => {
             let url = required_url(s, "redis://127.0.0.1:6379/0")?;
-            Arc::new(RedisStore::open(&url, &s.key_prefix.value, timeout).await?)
+            if background {
+                let (store, unavailable) =
+                    RedisStore::open_in_background(&url, &s.key_prefix.value, timeout).await?;
+                down = unavailable;
+                Arc::new(store)
+            } else {
+                Arc::new(RedisStore::open(&url, &s.key_prefix.value, timeout).await?)
+            }
         }
         SessionType::Sql => {
             let url = s
@@ -59,7 +88,7 @@ pub async fn open(settings: &Settings, db: Option<&DatabaseConnection>) -> Resul
             });
         }
     };
-    Ok(Sessions::new(store, s))
+    Ok((Sessions::new(store, s), down))
 }
 
 /// `session_url`, which this store needs; the error says which setting and gives an example.

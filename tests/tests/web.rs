@@ -931,23 +931,34 @@ fn serve_keeps_the_session_pages_while_the_database_is_down() {
 }
 
 #[test]
-fn serve_refuses_to_start_while_the_session_store_is_down() {
+fn serve_starts_while_the_session_store_is_down_and_uses_it_when_it_comes() {
     let Some(mut redis) = tests::servers::PrivateRedis::start() else {
         return;
     };
     redis.kill();
     let db = sqlite();
+    db.create_tables();
     let launch = Launch::with_settings(&format!(
         "secret_key = \"a test secret\"\nsession_type = \"redis\"\nsession_url = \"{}\"\nconnect_timeout = 1",
         redis.url()
     ));
-    let out = App::try_start(&db, &launch).map(|_| ()).unwrap_err();
-    let out = out.fails(4);
+    let app = App::start(&db, &launch);
+    let mut c = app.client();
     assert!(
-        out.stderr
-            .contains("the session store (redis at 127.0.0.1:"),
-        "{out:#?}"
+        app.log().contains("the session store (redis at 127.0.0.1:")
+            && app.log().contains("connection refused")
+            && app.log().contains("serving anyway"),
+        "{}",
+        app.log()
     );
+    assert_eq!(c.get("/writesession/").status, 503);
+    page(c.get("/get_all_student/"));
+    redis.restart();
+    tests::servers::wait_until("/writesession/", Duration::from_secs(30), || {
+        app.client().get("/writesession/").status == 200
+    });
+    c.login("小明").redirects_to("/welcome/");
+    assert!(page(c.get("/welcome/")).contains("好久不见欢迎回来小明"));
 }
 
 #[test]

@@ -219,7 +219,13 @@ pub async fn run(
         }
         Err(e) => return Err(e.into()),
     };
-    let sessions = sessions::open(settings, Some(&db)).await?;
+    let (sessions, down) = sessions::open_in_background(settings, Some(&db)).await?;
+    if let Some(e) = down {
+        // Down now: serve anyway; pages that need a session answer 503 until it is back.
+        log::line(format_args!(
+            "{e}; serving anyway, session pages answer 503 until it is back"
+        ));
+    }
     let layer = Arc::new(SessionLayer {
         sessions: sessions.clone(),
         key,

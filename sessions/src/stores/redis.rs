@@ -205,6 +205,48 @@ impl RedisStore {
     /// Connects to the Redis at `url` (waiting at most `timeout`), keying sessions under
     /// `prefix`. The client reconnects by itself when the server comes back.
     pub async fn open(url: &SecretUrl, prefix: &str, timeout: Duration) -> Result<Self> {
+        let store = Self::build(url, prefix, timeout, true)?;
+        match tokio::time::timeout(timeout, store.client.init()).await {
+            Ok(Ok(_task)) => Ok(store),
+            Ok(Err(e)) => Err(store.error(&e)),
+            Err(_) => Err(Error::Unavailable {
+                store: store.name.clone(),
+                reason: format!("no answer within {}s", timeout.as_secs_f32()),
+            }),
+        }
+    }
+
+    /// As [`RedisStore::open`], for a server that must start while Redis is down: the client
+    /// keeps connecting in the background and commands fail as unavailable until it is up.
+    /// `Err` only for settings that can never work; `Ok((store, None))` when connected.
+    pub async fn open_in_background(
+        url: &SecretUrl,
+        prefix: &str,
+        timeout: Duration,
+    ) -> Result<(Self, Option<Error>)> {
+        let store = Self::build(url, prefix, timeout, true)?;
+        let first = match tokio::time::timeout(timeout, store.client.init()).await {
+            Ok(Ok(_driver)) => return Ok((store, None)),
+            Ok(Err(e)) => store.error(&e),
+            Err(_) => Error::Unavailable {
+                store: store.name.clone(),
+                reason: format!("no answer within {}s", timeout.as_secs_f32()),
+            },
+        };
+        if matches!(first, Error::Misconfigured { .. }) {
+            return Err(first);
+        }
+        // A client whose first connection failed stays down: a new one keeps connecting in
+        // the background, under the reconnect policy.
+        let _ = store.client.quit().await;
+        let store = Self::build(url, prefix, timeout, false)?;
+        let _driver = store.client.connect();
+        Ok((store, Some(first)))
+    }
+
+    /// A client for `url`; `fail_fast` makes a failed first connection an error instead of
+    /// retrying it under the reconnect policy.
+    fn build(url: &SecretUrl, prefix: &str, timeout: Duration, fail_fast: bool) -> Result<Self> {
         let target = target(url)?;
         let clustered = matches!(target.server, ServerConfig::Clustered { .. });
         let config = Config {
@@ -212,7 +254,7 @@ impl RedisStore {
             username: target.username,
             password: target.password,
             database: target.database,
-            fail_fast: true,
+            fail_fast,
             ..Config::default()
         };
         let name = target.name;
@@ -227,20 +269,12 @@ impl RedisStore {
             .set_policy(ReconnectPolicy::new_exponential(0, 100, 2_000, 2))
             .build()
             .map_err(|e| misconfigured(&name, e.details().to_owned()))?;
-        let store = RedisStore {
+        Ok(RedisStore {
             client,
             prefix: prefix.to_owned(),
             name,
             clustered,
-        };
-        match tokio::time::timeout(timeout, store.client.init()).await {
-            Ok(Ok(_task)) => Ok(store),
-            Ok(Err(e)) => Err(store.error(&e)),
-            Err(_) => Err(Error::Unavailable {
-                store: store.name.clone(),
-                reason: format!("no answer within {}s", timeout.as_secs_f32()),
-            }),
-        }
+        })
     }
 
     fn key(&self, key: &StoreKey) -> String {
@@ -249,20 +283,29 @@ impl RedisStore {
 
     fn error(&self, e: &fred::error::Error) -> Error {
         use fred::error::ErrorKind as K;
+        // fred puts the I/O error's Debug form in its details; say what it means.
+        let details = e.details();
+        let reason = if details.contains("ConnectionRefused") {
+            "connection refused (is the server running and listening on that port?)".to_owned()
+        } else if details.contains("ConnectionReset") || details.contains("BrokenPipe") {
+            "the connection was lost".to_owned()
+        } else {
+            details.to_owned()
+        };
         match e.kind() {
             K::IO | K::Timeout | K::Canceled | K::Protocol | K::Routing | K::Cluster => {
                 Error::Unavailable {
                     store: self.name.clone(),
-                    reason: e.details().to_owned(),
+                    reason,
                 }
             }
             K::Auth | K::Config | K::Url => Error::Misconfigured {
                 store: self.name.clone(),
-                reason: e.details().to_owned(),
+                reason,
             },
             _ => Error::Store {
                 store: self.name.clone(),
-                reason: e.details().to_owned(),
+                reason,
             },
         }
     }
