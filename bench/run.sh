@@ -10,6 +10,7 @@
 #      BIG_RUNS (default RUNS, odd; runs at BIG_ROWS, which take minutes each).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/section.sh
 
 ROWS=${ROWS:-1000000}
 SMALL_ROWS=${SMALL_ROWS:-100000}
@@ -129,7 +130,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 mem=$(free -g | awk '/^Mem:/ {print $2 " GiB"}')
 N=$ROWS S=$SMALL_ROWS B=$BIG_ROWS
 {
-  echo "# Benchmarks"
+  echo "## Seed and list (\`bench/run.sh\`)"
   echo
   echo "Written by \`bench/run.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'): MariaDB $server, SQLite $sqlite_version,"
   big_runs=""
@@ -160,5 +161,6 @@ N=$ROWS S=$SMALL_ROWS B=$BIG_ROWS
       echo "| $kind $op | $(mib "${R[$kind.$S.${op}_rss]}") | $(mib "${R[$kind.$N.${op}_rss]}") |$big"
     done
   done
-} > BENCHMARKS.md
-cat BENCHMARKS.md
+} > "$work/section.md"
+replace_section seed-list "$work/section.md"
+cat "$work/section.md"
