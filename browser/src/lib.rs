@@ -1,0 +1,1 @@
+//! Browser tests of `cli serve` live in `tests/`; this library is empty.
