@@ -2,9 +2,12 @@
 # Benchmark `cli seed` and `cli list` against the database's own bulk tools, side by side in
 # one run, and write the table to BENCHMARKS.md. Every figure is the median of RUNS runs.
 #
-#   BENCH_MYSQL_URL=mysql://user:pass@127.0.0.1:3306/test bench/run.sh
+#   bench/run.sh                       # MariaDB: a private mariadbd on a free port, removed after
+#   BENCH_MYSQL_URL=mysql://user:pass@127.0.0.1:3306/test bench/run.sh   # or a local server of yours
 #
-# Env: BENCH_MYSQL_URL (required; a local server, a user that may create databases),
+# Env: BENCH_MYSQL_URL (default: a private server this script starts, with its own data directory,
+#        so the machine's shared server is never loaded; else a local server, a user that may
+#        create databases),
 #      ROWS (default 1000000), SMALL_ROWS (default 100000), RUNS (default 3, odd),
 #      BIG_ROWS (default unset: skipped; e.g. 10000000 adds a scale column for both backends),
 #      BIG_RUNS (default RUNS, odd; runs at BIG_ROWS, which take minutes each).
@@ -17,13 +20,50 @@ SMALL_ROWS=${SMALL_ROWS:-100000}
 RUNS=${RUNS:-3}
 BIG_ROWS=${BIG_ROWS:-}
 BIG_RUNS=${BIG_RUNS:-$RUNS}
-: "${BENCH_MYSQL_URL:?set BENCH_MYSQL_URL=mysql://user:pass@127.0.0.1:3306/db (a local server)}"
 if [ "$RUNS" -lt 3 ] || [ $((RUNS % 2)) -eq 0 ]; then
   echo "error: RUNS must be an odd number of at least 3, not $RUNS" >&2; exit 2
 fi
 if [ -n "$BIG_ROWS" ] && { [ "$BIG_RUNS" -lt 1 ] || [ $((BIG_RUNS % 2)) -eq 0 ]; }; then
   echo "error: BIG_RUNS must be an odd number, not $BIG_RUNS" >&2; exit 2
 fi
+
+work=$(mktemp -d)
+private_pid=""
+mysql_where="the server BENCH_MYSQL_URL names"
+cleanup() {
+  if [ -n "$private_pid" ]; then
+    kill "$private_pid" 2>/dev/null || true
+    for _ in $(seq 300); do kill -0 "$private_pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+chmod 755 "$work"   # the private mariadbd runs as mysql and must enter its data directory
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# A private mariadbd on a free port with its own data directory (1 GiB buffer pool, so a 10M-row
+# table fits and both cli and LOAD DATA meet the same warm server).
+start_private_mariadb() {
+  local d=$work/mariadb port
+  port=$(free_port)
+  mkdir -p "$d/data"
+  printf '%s\n' '[mysqld]' user=mysql "datadir=$d/data" "socket=$d/mysqld.sock" "pid-file=$d/mysqld.pid" \
+    "log-error=$d/error.log" "port=$port" bind-address=127.0.0.1 skip-name-resolve local-infile=1 \
+    innodb_buffer_pool_size=1G innodb_log_file_size=256M > "$d/my.cnf"
+  chown -R mysql:mysql "$d"
+  mariadb-install-db --defaults-file="$d/my.cnf" --auth-root-authentication-method=normal --skip-test-db > "$d/install.log" 2>&1 \
+    || { echo "error: mariadb-install-db failed; see below" >&2; cat "$d/install.log" >&2; exit 1; }
+  /usr/sbin/mariadbd --defaults-file="$d/my.cnf" > /dev/null 2>&1 &
+  private_pid=$!
+  for _ in $(seq 300); do mariadb -S "$d/mysqld.sock" -uroot -e 'SELECT 1' > /dev/null 2>&1 && break; sleep 0.1; done
+  mariadb -S "$d/mysqld.sock" -uroot -e "CREATE USER 'bench'@'127.0.0.1' IDENTIFIED BY 'bench-pw';
+    GRANT ALL ON *.* TO 'bench'@'127.0.0.1'; CREATE DATABASE test" \
+    || { echo "error: the private mariadbd did not come up; its log:" >&2; cat "$d/error.log" >&2; exit 1; }
+  BENCH_MYSQL_URL="mysql://bench:bench-pw@127.0.0.1:$port/test"
+  mysql_where="a private mariadbd the script started (1 GiB buffer pool)"
+  echo "MariaDB: a private server on 127.0.0.1:$port" >&2
+}
+if [ -z "${BENCH_MYSQL_URL:-}" ]; then start_private_mariadb; fi
 
 # Split the URL without ever printing the password.
 read -r M_USER M_PASS M_HOST M_PORT < <(python3 - "$BENCH_MYSQL_URL" <<'PY'
@@ -37,13 +77,10 @@ case "$M_HOST" in
   *) echo "error: refusing to benchmark against non-local host \`$M_HOST\`; use 127.0.0.1" >&2; exit 2 ;;
 esac
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-chmod 700 "$work"
 # Option-file values are quoted: unquoted, a `#` in a password starts a comment.
 optval() { local v=${1//\\/\\\\}; printf '"%s"' "${v//\"/\\\"}"; }
-printf '[client]\nuser=%s\npassword=%s\nhost=%s\nport=%s\nlocal-infile=1\n' \
-  "$(optval "$M_USER")" "$(optval "$M_PASS")" "$M_HOST" "$M_PORT" > "$work/my.cnf"
+(umask 077; printf '[client]\nuser=%s\npassword=%s\nhost=%s\nport=%s\nlocal-infile=1\n' \
+  "$(optval "$M_USER")" "$(optval "$M_PASS")" "$M_HOST" "$M_PORT" > "$work/my.cnf")
 DB=cli_bench
 my() { mariadb --defaults-extra-file="$work/my.cnf" "$@"; }
 MYSQL_URL_DB=$(python3 - "$BENCH_MYSQL_URL" "$DB" <<'PY'
@@ -132,7 +169,8 @@ N=$ROWS S=$SMALL_ROWS B=$BIG_ROWS
 {
   echo "## Seed and list (\`bench/run.sh\`)"
   echo
-  echo "Written by \`bench/run.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'): MariaDB $server, SQLite $sqlite_version,"
+  echo "Written by \`bench/run.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'): MariaDB $server on $mysql_where,"
+  echo "SQLite $sqlite_version,"
   big_runs=""
   [ -z "$B" ] || [ "$BIG_RUNS" = "$RUNS" ] || big_runs=" ($BIG_RUNS at $B rows)"
   echo "$(nproc) cores ($cpu), $mem. Each figure is the median of $RUNS runs$big_runs in this one run;"
