@@ -87,7 +87,7 @@ pub(crate) fn code(err: &DbErr) -> Option<String> {
 /// Whether the whole transaction may simply be run again (deadlock, serialization failure).
 pub(crate) fn is_retryable(err: &DbErr) -> bool {
     if let Some(n) = mysql_number(err) {
-        return mysql_retryable(n);
+        return mysql_retryable(n, &message(err));
     }
     // PostgreSQL: 40P01 deadlock_detected, 40001 serialization_failure.
     matches!(code(err).as_deref(), Some("40P01" | "40001"))
@@ -96,9 +96,20 @@ pub(crate) fn is_retryable(err: &DbErr) -> bool {
 /// Whether MySQL/MariaDB error `n` lets the whole transaction be run again: 1213 deadlock
 /// found, which is also Galera's certification failure at COMMIT and its brute-force abort of
 /// a local transaction that conflicted with one replicated from another node; 1205 lock wait
-/// timeout. Not 1047: a node outside the primary component stays so until an operator acts.
-pub(crate) fn mysql_retryable(n: u16) -> bool {
-    matches!(n, 1213 | 1205)
+/// timeout; and 1180 when Galera could not replicate the transaction because the node was
+/// briefly not in the primary component (another node just died and the cluster is forming
+/// its new view): the transaction was rolled back everywhere, and once the view is formed it
+/// commits (or the node, left without quorum, answers 1047). Not 1047 itself: a node outside
+/// the primary component stays so until an operator acts.
+pub(crate) fn mysql_retryable(n: u16, message: &str) -> bool {
+    match n {
+        1213 | 1205 => true,
+        1180 => {
+            message.starts_with("Error while appending streaming replication fragment")
+                && message.contains("Not connected to Primary Component")
+        }
+        _ => false,
+    }
 }
 
 /// MariaDB error 1047 (ER_UNKNOWN_COM_ERROR, SQLSTATE 08S01), which a Galera node outside the
@@ -200,10 +211,28 @@ mod tests {
     #[test]
     fn galera_conflicts_are_retried_and_a_lost_quorum_is_not() {
         // Certification failure / brute-force abort, and InnoDB's own deadlock: same number.
-        assert!(mysql_retryable(1213));
-        assert!(mysql_retryable(1205));
-        assert!(!mysql_retryable(NOT_PRIMARY));
-        assert!(!mysql_retryable(1062));
+        assert!(mysql_retryable(
+            1213,
+            "Deadlock found when trying to get lock; try restarting transaction"
+        ));
+        assert!(mysql_retryable(1205, "Lock wait timeout exceeded"));
+        // Observed when a node of three was killed during a seed on another.
+        assert!(mysql_retryable(
+            1180,
+            "Error while appending streaming replication fragment(provider status: Not connected to Primary Component)"
+        ));
+        assert!(!mysql_retryable(
+            1180,
+            "Got error 28 \"No space left on device\" during COMMIT"
+        ));
+        assert!(!mysql_retryable(
+            NOT_PRIMARY,
+            "WSREP has not yet prepared node for application use"
+        ));
+        assert!(!mysql_retryable(
+            1062,
+            "Duplicate entry 'a' for key 's_name'"
+        ));
         assert_eq!(Error::NotPrimary(None).exit_code(), 4);
         let text = Error::NotPrimary(Some("127.0.0.1:4306".into())).to_string();
         assert!(
