@@ -89,15 +89,44 @@ struct CheckedUrl {
 
 /// Checks `url`: one [`CheckedUrl`] per host, in the order given.
 fn check_urls(url: &SecretUrl) -> Result<Vec<CheckedUrl>> {
-    match split_host_list(url.expose()) {
-        None => Ok(vec![check_url(url.expose(), url)?]),
-        Some(hosts) => hosts.iter().map(|one| check_url(one, url)).collect(),
+    let Some(list) = host_list(url.expose()) else {
+        return Ok(vec![check_url(url.expose(), url)?]);
+    };
+    if list.hosts.split(',').any(|h| h.trim().is_empty()) {
+        return Err(Error::InvalidUrl {
+            url: url.redacted(),
+            reason: "the host list has an empty entry (two commas in a row, or one at an end)"
+                .to_owned(),
+        });
+    }
+    list.urls().iter().map(|one| check_url(one, url)).collect()
+}
+
+/// A server URL that lists several hosts, taken apart.
+struct HostList<'a> {
+    scheme: &'a str,
+    userinfo: Option<&'a str>,
+    /// `h1:p1,h2:p2,…`
+    hosts: &'a str,
+    /// `/db?options`
+    tail: &'a str,
+}
+
+impl HostList<'_> {
+    /// The URL once per host, with that host alone.
+    fn urls(&self) -> Vec<String> {
+        let (scheme, tail) = (self.scheme, self.tail);
+        self.hosts
+            .split(',')
+            .map(|host| match self.userinfo {
+                Some(u) => format!("{scheme}://{u}@{}{tail}", host.trim()),
+                None => format!("{scheme}://{}{tail}", host.trim()),
+            })
+            .collect()
     }
 }
 
-/// The hosts of a server URL that lists several (`scheme://user:pw@h1:p1,h2:p2/db?opts`),
-/// each as the same URL with that host alone; `None` when it names one host (or a file).
-pub fn split_host_list(raw: &str) -> Option<Vec<String>> {
+fn host_list(raw: &str) -> Option<HostList<'_>> {
     let (scheme, rest) = raw.split_once("://")?;
     if Dialect::from_name(scheme) == Some(Dialect::Sqlite) {
         return None;
@@ -108,18 +137,18 @@ pub fn split_host_list(raw: &str) -> Option<Vec<String>> {
         Some((u, h)) => (Some(u), h),
         None => (None, authority),
     };
-    if !hosts.contains(',') {
-        return None;
-    }
-    Some(
-        hosts
-            .split(',')
-            .map(|host| match userinfo {
-                Some(u) => format!("{scheme}://{u}@{}{tail}", host.trim()),
-                None => format!("{scheme}://{}{tail}", host.trim()),
-            })
-            .collect(),
-    )
+    hosts.contains(',').then_some(HostList {
+        scheme,
+        userinfo,
+        hosts,
+        tail,
+    })
+}
+
+/// The hosts of a server URL that lists several (`scheme://user:pw@h1:p1,h2:p2/db?opts`),
+/// each as the same URL with that host alone; `None` when it names one host (or a file).
+pub fn split_host_list(raw: &str) -> Option<Vec<String>> {
+    host_list(raw).map(|list| list.urls())
 }
 
 /// Checks `raw`, one host of `url` (which messages show, redacted).
@@ -585,7 +614,7 @@ mod tests {
         let text = checked_list("mysql://u:topsecret@h1:1,,h3:3/db")
             .unwrap_err()
             .to_string();
-        assert!(text.contains("no host"), "{text}");
+        assert!(text.contains("the host list has an empty entry"), "{text}");
         assert!(!text.contains("topsecret"), "{text}");
         let text = checked_list("mysql://u:topsecret@h1:1,h2:notaport/db")
             .unwrap_err()
