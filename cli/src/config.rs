@@ -40,8 +40,10 @@ impl Row {
     }
 }
 
-/// Prints the settings; fails with the first error after printing all of them.
-pub fn print(flags: &Flags, env: &Environment) -> Result<(), Failure> {
+/// Prints the settings; fails with the first error after printing all of them. With a URL
+/// that lists several hosts, also which one a command would use now, and why (each host tried
+/// is logged in to and out of).
+pub async fn print(flags: &Flags, env: &Environment) -> Result<(), Failure> {
     let r = Resolution::resolve(flags, env);
     let mut rows = vec![Row::sourced("profile", &r.profile, ToString::to_string)];
     rows.push(match &r.file {
@@ -61,6 +63,22 @@ pub fn print(flags: &Flags, env: &Environment) -> Result<(), Failure> {
             }
         }
         Err(e) => rows.push(Row::broken("database url", e)),
+    }
+    if let Ok(db) = &r.database
+        && service::split_host_list(db.url.value.expose()).is_some()
+    {
+        let timeout = r
+            .connect_timeout
+            .as_ref()
+            .map_or(settings::DEFAULT_CONNECT_TIMEOUT, |t| t.value);
+        let mut connect = service::ConnectSettings::new(db.url.value.expose());
+        connect.connect_timeout = std::time::Duration::from_secs(timeout);
+        connect.access = service::Access::Read;
+        rows.push(match service::choose_host(&connect).await {
+            Ok(Some(choice)) => Row::new("  host chosen", choice, "connected now"),
+            Ok(None) => Row::new("  host chosen", "(one host)", ""),
+            Err(e) => Row::new("  host chosen", "(none)", format_args!("✗ {e}")),
+        });
     }
     rows.push(Row::sourced("echo", &r.echo, ToString::to_string));
     rows.push(Row::sourced("connect timeout", &r.connect_timeout, |s| {

@@ -24,7 +24,7 @@ pub async fn run(opt: Opt) -> Result<(), Failure> {
     match &opt.command {
         // Neither reads settings, `.env` or the database: they work whatever those hold.
         Command::Completions { shell } => return completions(*shell),
-        Command::Config => return crate::config::print(&flags, &Environment::process()),
+        Command::Config => return crate::config::print(&flags, &Environment::process()).await,
         _ => {}
     }
     let settings = Settings::resolve(&flags, &Environment::process())?;
@@ -427,8 +427,16 @@ async fn seed(db: &DatabaseConnection, options: &service::SeedOptions) -> Result
     } else {
         "students"
     };
+    let retried = match report.retried {
+        0 => String::new(),
+        1 => "; the transaction was retried once after a deadlock or certification conflict"
+            .to_owned(),
+        n => format!(
+            "; the transaction was retried {n} times after deadlocks or certification conflicts"
+        ),
+    };
     print_report(format_args!(
-        "added {} {noun} in {secs:.2}s ({rate:.0} rows/s)",
+        "added {} {noun} in {secs:.2}s ({rate:.0} rows/s{retried})",
         report.added
     ))
 }

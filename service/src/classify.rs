@@ -87,12 +87,39 @@ pub(crate) fn code(err: &DbErr) -> Option<String> {
 /// Whether the whole transaction may simply be run again (deadlock, serialization failure).
 pub(crate) fn is_retryable(err: &DbErr) -> bool {
     if let Some(n) = mysql_number(err) {
-        // 1213 deadlock found (and Galera's certification failure, also at COMMIT), 1205 lock
-        // wait timeout.
-        return matches!(n, 1213 | 1205);
+        return mysql_retryable(n, &message(err));
     }
     // PostgreSQL: 40P01 deadlock_detected, 40001 serialization_failure.
     matches!(code(err).as_deref(), Some("40P01" | "40001"))
+}
+
+/// Whether MySQL/MariaDB error `n` lets the whole transaction be run again: 1213 deadlock
+/// found, which is also Galera's certification failure at COMMIT and its brute-force abort of
+/// a local transaction that conflicted with one replicated from another node; 1205 lock wait
+/// timeout; and 1180 when Galera could not replicate the transaction because the node was
+/// briefly not in the primary component (another node just died and the cluster is forming
+/// its new view): the transaction was rolled back everywhere, and once the view is formed it
+/// commits (or the node, left without quorum, answers 1047). Not 1047 itself: a node outside
+/// the primary component stays so until an operator acts.
+pub(crate) fn mysql_retryable(n: u16, message: &str) -> bool {
+    match n {
+        1213 | 1205 => true,
+        1180 => {
+            message.starts_with("Error while appending streaming replication fragment")
+                && message.contains("Not connected to Primary Component")
+        }
+        _ => false,
+    }
+}
+
+/// MariaDB error 1047 (ER_UNKNOWN_COM_ERROR, SQLSTATE 08S01), which a Galera node outside the
+/// primary component answers to every query: "WSREP has not yet prepared node for application
+/// use".
+pub(crate) const NOT_PRIMARY: u16 = 1047;
+
+/// Whether `err` is a Galera node refusing queries because it is not in the primary component.
+pub(crate) fn is_not_primary(err: &DbErr) -> bool {
+    mysql_number(err) == Some(NOT_PRIMARY)
 }
 
 /// When `err` means the connection itself broke (the server died, restarted or went away),
@@ -130,6 +157,9 @@ pub(crate) fn is_sqlite_busy(err: &DbErr) -> bool {
 
 /// An error whose cause needs no further look at the database.
 pub(crate) fn other(err: DbErr) -> Error {
+    if is_not_primary(&err) {
+        return Error::NotPrimary(None);
+    }
     if let Some(reason) = connection_lost(&err) {
         return Error::ConnectionLost(reason);
     }
@@ -153,6 +183,9 @@ pub(crate) fn message(err: &DbErr) -> String {
 /// Classifies an error from a statement on `student`: a missing table becomes
 /// [`Error::TablesMissing`], whatever wording the backend uses for it.
 pub(crate) async fn on_student(db: &DatabaseConnection, err: DbErr) -> Error {
+    if is_not_primary(&err) {
+        return Error::NotPrimary(None);
+    }
     if let Some(reason) = connection_lost(&err) {
         return Error::ConnectionLost(reason);
     }
@@ -168,5 +201,45 @@ pub(crate) async fn on_student_message(db: &DatabaseConnection, message: String)
     match SchemaManager::new(db).has_table("student").await {
         Ok(false) => Error::TablesMissing,
         _ => Error::Database(message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn galera_conflicts_are_retried_and_a_lost_quorum_is_not() {
+        // Certification failure / brute-force abort, and InnoDB's own deadlock: same number.
+        assert!(mysql_retryable(
+            1213,
+            "Deadlock found when trying to get lock; try restarting transaction"
+        ));
+        assert!(mysql_retryable(1205, "Lock wait timeout exceeded"));
+        // Observed when a node of three was killed during a seed on another.
+        assert!(mysql_retryable(
+            1180,
+            "Error while appending streaming replication fragment(provider status: Not connected to Primary Component)"
+        ));
+        assert!(!mysql_retryable(
+            1180,
+            "Got error 28 \"No space left on device\" during COMMIT"
+        ));
+        assert!(!mysql_retryable(
+            NOT_PRIMARY,
+            "WSREP has not yet prepared node for application use"
+        ));
+        assert!(!mysql_retryable(
+            1062,
+            "Duplicate entry 'a' for key 's_name'"
+        ));
+        assert_eq!(Error::NotPrimary(None).exit_code(), 4);
+        let text = Error::NotPrimary(Some("127.0.0.1:4306".into())).to_string();
+        assert!(
+            text.starts_with(
+                "the database node at 127.0.0.1:4306 is not part of the primary component"
+            ),
+            "{text}"
+        );
     }
 }

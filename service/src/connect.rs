@@ -1,6 +1,11 @@
 //! Opens a database from a URL: checked before anything is sent, one real login that fails
 //! fast and clearly, then a small pool. No connection is ever opened that does not log in
 //! (MariaDB counts bare TCP probes as connection errors and blocks hosts over them).
+//!
+//! A server URL may list several hosts (`mysql://u:p@h1:3306,h2:3306/db`, the settings'
+//! `hosts`): the first one that logs in and, when it is a Galera node, is part of the
+//! cluster's primary component (`wsrep_ready` is `ON`) is used, each host within the connect
+//! timeout. [`HostChoice`] says which one and why.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -82,8 +87,72 @@ struct CheckedUrl {
     target: String,
 }
 
-fn check_url(url: &SecretUrl) -> Result<CheckedUrl> {
-    let raw = url.expose();
+/// Checks `url`: one [`CheckedUrl`] per host, in the order given.
+fn check_urls(url: &SecretUrl) -> Result<Vec<CheckedUrl>> {
+    let Some(list) = host_list(url.expose()) else {
+        return Ok(vec![check_url(url.expose(), url)?]);
+    };
+    if list.hosts.split(',').any(|h| h.trim().is_empty()) {
+        return Err(Error::InvalidUrl {
+            url: url.redacted(),
+            reason: "the host list has an empty entry (two commas in a row, or one at an end)"
+                .to_owned(),
+        });
+    }
+    list.urls().iter().map(|one| check_url(one, url)).collect()
+}
+
+/// A server URL that lists several hosts, taken apart.
+struct HostList<'a> {
+    scheme: &'a str,
+    userinfo: Option<&'a str>,
+    /// `h1:p1,h2:p2,…`
+    hosts: &'a str,
+    /// `/db?options`
+    tail: &'a str,
+}
+
+impl HostList<'_> {
+    /// The URL once per host, with that host alone.
+    fn urls(&self) -> Vec<String> {
+        let (scheme, tail) = (self.scheme, self.tail);
+        self.hosts
+            .split(',')
+            .map(|host| match self.userinfo {
+                Some(u) => format!("{scheme}://{u}@{}{tail}", host.trim()),
+                None => format!("{scheme}://{}{tail}", host.trim()),
+            })
+            .collect()
+    }
+}
+
+fn host_list(raw: &str) -> Option<HostList<'_>> {
+    let (scheme, rest) = raw.split_once("://")?;
+    if Dialect::from_name(scheme) == Some(Dialect::Sqlite) {
+        return None;
+    }
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let (userinfo, hosts) = match authority.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, authority),
+    };
+    hosts.contains(',').then_some(HostList {
+        scheme,
+        userinfo,
+        hosts,
+        tail,
+    })
+}
+
+/// The hosts of a server URL that lists several (`scheme://user:pw@h1:p1,h2:p2/db?opts`),
+/// each as the same URL with that host alone; `None` when it names one host (or a file).
+pub fn split_host_list(raw: &str) -> Option<Vec<String>> {
+    host_list(raw).map(|list| list.urls())
+}
+
+/// Checks `raw`, one host of `url` (which messages show, redacted).
+fn check_url(raw: &str, url: &SecretUrl) -> Result<CheckedUrl> {
     let invalid = |reason: String| Error::InvalidUrl {
         url: url.redacted(),
         reason,
@@ -122,10 +191,109 @@ fn check_url(url: &SecretUrl) -> Result<CheckedUrl> {
     })
 }
 
+/// Which host of the URL a connection went to, and why (the URL names several).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostChoice {
+    /// `host:port` of the host used.
+    pub chosen: String,
+    /// Whether it is a Galera node (so it was chosen for being synced, not just for answering).
+    pub galera: bool,
+    /// The hosts before it, each with why it was passed over.
+    pub passed_over: Vec<(String, String)>,
+}
+
+impl std::fmt::Display for HostChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let why = if self.galera {
+            "first synced"
+        } else {
+            "first to answer"
+        };
+        write!(f, "{} ({why}", self.chosen)?;
+        for (host, reason) in &self.passed_over {
+            write!(f, "; {host} {reason}")?;
+        }
+        write!(f, ")")
+    }
+}
+
 /// Connects and logs in once, failing within the connect timeout with
 /// [`Error::Unreachable`] (a refused port at once), then returns a pool over the same options.
+/// A Galera node outside the primary component is refused with [`Error::NotPrimary`].
 pub async fn connect(settings: &ConnectSettings) -> Result<DatabaseConnection> {
-    let checked = check_url(&settings.url)?;
+    Ok(connect_choosing(settings).await?.0)
+}
+
+/// As [`connect`], also saying which host was chosen when the URL lists several.
+pub async fn connect_choosing(
+    settings: &ConnectSettings,
+) -> Result<(DatabaseConnection, Option<HostChoice>)> {
+    let targets = check_urls(&settings.url)?;
+    if let [only] = targets.as_slice() {
+        return Ok((open(only, settings).await?.0, None));
+    }
+    let mut passed_over = Vec::new();
+    for target in &targets {
+        match open(target, settings).await {
+            Ok((db, galera)) => {
+                let choice = HostChoice {
+                    chosen: target.target.clone(),
+                    galera,
+                    passed_over,
+                };
+                return Ok((db, Some(choice)));
+            }
+            Err(e @ (Error::UrlOption { .. } | Error::InvalidUrl { .. })) => return Err(e),
+            Err(e) => passed_over.push((target.target.clone(), passed_over_reason(&e))),
+        }
+    }
+    Err(Error::Unreachable {
+        target: format!(
+            "any of {}",
+            targets
+                .iter()
+                .map(|t| t.target.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        reason: passed_over
+            .iter()
+            .map(|(host, reason)| format!("{host} {reason}"))
+            .collect::<Vec<_>>()
+            .join("; "),
+    })
+}
+
+/// Which host [`connect`] would use now, when the URL lists several (`None` otherwise): each
+/// host tried is logged in to and out of, nothing else.
+pub async fn choose_host(settings: &ConnectSettings) -> Result<Option<HostChoice>> {
+    if split_host_list(settings.url.expose()).is_none() {
+        return Ok(None);
+    }
+    let (db, choice) = connect_choosing(settings).await?;
+    // Best effort: the pool has no connection open (the one login was closed).
+    let _closed = db.close().await;
+    Ok(choice)
+}
+
+/// Why a host of a list was passed over, in a few words.
+fn passed_over_reason(e: &Error) -> String {
+    match e {
+        Error::Unreachable { reason, .. } if reason.starts_with("connection refused") => {
+            "refused connection".to_owned()
+        }
+        Error::Unreachable { reason, .. } => reason.clone(),
+        Error::NotPrimary(_) => "is not part of the primary component".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// Logs in to one host within the connect timeout and returns a lazy pool over it, and
+/// whether it is a Galera node.
+async fn open(
+    checked: &CheckedUrl,
+    settings: &ConnectSettings,
+) -> Result<(DatabaseConnection, bool)> {
     let bad_option = |e: sqlx::Error| Error::UrlOption {
         url: settings.url.redacted(),
         reason: configuration_reason(&e),
@@ -135,13 +303,27 @@ pub async fn connect(settings: &ConnectSettings) -> Result<DatabaseConnection> {
             let options = sqlx::mysql::MySqlConnectOptions::from_str(&checked.driver_url)
                 .map_err(bad_option)?
                 .disable_statement_logging();
-            first_login(&options, settings, &checked.target)
-                .await?
-                .close()
-                .await
-                .ok();
-            Ok(SqlxMySqlConnector::from_sqlx_mysql_pool(
-                pool_options(settings).connect_lazy_with(options),
+            let mut first = first_login(&options, settings, &checked.target).await?;
+            let galera = galera_state(&mut first, &checked.target).await;
+            first.close().await.ok();
+            let galera = galera?;
+            let pool = if galera {
+                // Causal reads: a read waits until this node has applied every transaction
+                // the cluster committed before it began, so a row written through one node
+                // is seen through any other at once.
+                pool_options(settings).after_connect(|conn, _| {
+                    Box::pin(async move {
+                        sqlx::Executor::execute(conn, "SET SESSION wsrep_sync_wait = 1")
+                            .await
+                            .map(drop)
+                    })
+                })
+            } else {
+                pool_options(settings)
+            };
+            Ok((
+                SqlxMySqlConnector::from_sqlx_mysql_pool(pool.connect_lazy_with(options)),
+                galera,
             ))
         }
         Dialect::Postgres => {
@@ -153,12 +335,15 @@ pub async fn connect(settings: &ConnectSettings) -> Result<DatabaseConnection> {
                 .close()
                 .await
                 .ok();
-            Ok(SqlxPostgresConnector::from_sqlx_postgres_pool(
-                pool_options(settings).connect_lazy_with(options),
+            Ok((
+                SqlxPostgresConnector::from_sqlx_postgres_pool(
+                    pool_options(settings).connect_lazy_with(options),
+                ),
+                false,
             ))
         }
         Dialect::Sqlite => {
-            let options = sqlite_options(settings, &checked)?;
+            let options = sqlite_options(settings, checked)?;
             let mut first = first_login(&options, settings, &checked.target).await?;
             // Opening never reads the file; the first statement does, and says whether it is
             // a SQLite database at all.
@@ -175,10 +360,39 @@ pub async fn connect(settings: &ConnectSettings) -> Result<DatabaseConnection> {
                 });
             }
             first.close().await.ok();
-            Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(
-                pool_options(settings).connect_lazy_with(options),
+            Ok((
+                SqlxSqliteConnector::from_sqlx_sqlite_pool(
+                    pool_options(settings).connect_lazy_with(options),
+                ),
+                false,
             ))
         }
+    }
+}
+
+/// Whether the server on `conn` is a Galera node (`wsrep_on`), failing with
+/// [`Error::NotPrimary`] when it is one that cannot take queries (`wsrep_ready` is not `ON`:
+/// it lost quorum, or is still joining).
+async fn galera_state(conn: &mut sqlx::MySqlConnection, target: &str) -> Result<bool> {
+    let unreachable = |e: sqlx::Error| Error::Unreachable {
+        target: target.to_owned(),
+        reason: driver_reason(&e),
+    };
+    let on: Option<(String, String)> = sqlx::query_as("SHOW VARIABLES LIKE 'wsrep_on'")
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(unreachable)?;
+    if !on.is_some_and(|(_, v)| v.eq_ignore_ascii_case("ON")) {
+        return Ok(false);
+    }
+    let ready: Option<(String, String)> = sqlx::query_as("SHOW STATUS LIKE 'wsrep_ready'")
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(unreachable)?;
+    if ready.is_some_and(|(_, v)| v.eq_ignore_ascii_case("ON")) {
+        Ok(true)
+    } else {
+        Err(Error::NotPrimary(Some(target.to_owned())))
     }
 }
 
@@ -192,8 +406,16 @@ fn pool_options<DB: sqlx::Database>(settings: &ConnectSettings) -> sqlx::pool::P
 
 /// A pool over `settings` that logs in only when first used, for a long-running server that
 /// must start, and recover by itself, while the database is down. The URL is still checked.
+///
+/// With a list of hosts, the first one is used: nothing can be asked of them before starting.
 pub fn connect_lazy(settings: &ConnectSettings) -> Result<DatabaseConnection> {
-    let checked = check_url(&settings.url)?;
+    let targets = check_urls(&settings.url)?;
+    let Some(checked) = targets.into_iter().next() else {
+        return Err(Error::InvalidUrl {
+            url: settings.url.redacted(),
+            reason: "no host".to_owned(),
+        });
+    };
     let bad_option = |e: sqlx::Error| Error::UrlOption {
         url: settings.url.redacted(),
         reason: configuration_reason(&e),
@@ -328,7 +550,7 @@ mod tests {
     use super::*;
 
     fn checked(url: &str) -> Result<CheckedUrl> {
-        check_url(&SecretUrl::new(url))
+        check_url(url, &SecretUrl::new(url))
     }
 
     #[test]
@@ -359,5 +581,67 @@ mod tests {
         let text = checked("mysql://app:123/ss@h/db").unwrap_err().to_string();
         assert!(text.contains("percent-encode"), "{text}");
         assert!(!text.contains("123") && !text.contains("ss@"), "{text}");
+    }
+
+    #[test]
+    fn a_host_list_becomes_one_url_per_host_in_order() {
+        let hosts = split_host_list(
+            "mysql://app:p%40ss@127.0.0.1:4306, 127.0.0.1:4307,h3/db?ssl-mode=disabled",
+        )
+        .unwrap();
+        assert_eq!(
+            hosts,
+            [
+                "mysql://app:p%40ss@127.0.0.1:4306/db?ssl-mode=disabled",
+                "mysql://app:p%40ss@127.0.0.1:4307/db?ssl-mode=disabled",
+                "mysql://app:p%40ss@h3/db?ssl-mode=disabled",
+            ]
+        );
+        let targets: Vec<String> = check_urls(&SecretUrl::new(
+            "mariadb://u@10.0.0.1:4306,10.0.0.2:4307,[::1]/db",
+        ))
+        .unwrap()
+        .into_iter()
+        .map(|c| c.target)
+        .collect();
+        assert_eq!(targets, ["10.0.0.1:4306", "10.0.0.2:4307", "[::1]:3306"]);
+        assert_eq!(split_host_list("mysql://u:p@h:3306/db"), None);
+        assert_eq!(split_host_list("sqlite://a,b.db"), None);
+    }
+
+    #[test]
+    fn a_broken_host_list_is_refused_without_the_password() {
+        let text = checked_list("mysql://u:topsecret@h1:1,,h3:3/db")
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("the host list has an empty entry"), "{text}");
+        assert!(!text.contains("topsecret"), "{text}");
+        let text = checked_list("mysql://u:topsecret@h1:1,h2:notaport/db")
+            .unwrap_err()
+            .to_string();
+        assert!(!text.contains("topsecret"), "{text}");
+    }
+
+    fn checked_list(url: &str) -> Result<Vec<CheckedUrl>> {
+        check_urls(&SecretUrl::new(url))
+    }
+
+    #[test]
+    fn the_choice_names_the_host_and_why() {
+        let choice = HostChoice {
+            chosen: "127.0.0.1:4307".into(),
+            galera: true,
+            passed_over: vec![("127.0.0.1:4306".into(), "refused connection".into())],
+        };
+        assert_eq!(
+            choice.to_string(),
+            "127.0.0.1:4307 (first synced; 127.0.0.1:4306 refused connection)"
+        );
+        let plain = HostChoice {
+            chosen: "h:3306".into(),
+            galera: false,
+            passed_over: Vec::new(),
+        };
+        assert_eq!(plain.to_string(), "h:3306 (first to answer)");
     }
 }

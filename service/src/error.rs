@@ -53,6 +53,14 @@ pub enum Error {
     #[error("lost the connection to the database: {0}")]
     ConnectionLost(String),
 
+    /// A Galera node that is not part of its cluster's primary component (it lost quorum, or
+    /// has not joined yet) refuses queries: MariaDB error 1047, `wsrep_ready` = `OFF`.
+    #[error(
+        "the database node{} is not part of the primary component of its Galera cluster (it lost contact with the majority of the nodes, or is still joining) and refuses queries",
+        node_at(.0)
+    )]
+    NotPrimary(Option<String>),
+
     /// The SQLite file exists but is not a SQLite database.
     #[error("`{0}` is not a SQLite database file")]
     NotSqlite(String),
@@ -126,6 +134,13 @@ pub enum Error {
     /// Migrations recorded as applied whose tables are missing (`migrate status --check`).
     #[error("the schema needs repair: {}", .0.join("; "))]
     NeedsRepair(Vec<String>),
+}
+
+/// ` at host:port` when the node is known.
+fn node_at(node: &Option<String>) -> String {
+    node.as_ref()
+        .map(|n| format!(" at {n}"))
+        .unwrap_or_default()
 }
 
 /// What a schema change on MySQL/MariaDB had done when it stopped: DDL there commits at once,
@@ -213,6 +228,9 @@ impl Error {
                 Some("rename or drop that table, or point cli at another database")
             }
             Error::UnknownMigration(_) => Some("use the version of cli that applied it"),
+            Error::NotPrimary(_) => Some(
+                "connect to a node of the primary component (list every node in `hosts`), or restore the cluster's quorum",
+            ),
             _ => None,
         }
     }
@@ -222,7 +240,10 @@ impl Error {
         match self {
             Error::Invalid { .. } | Error::InvalidUrl { .. } | Error::UrlOption { .. } => 2,
             Error::DuplicateName(_) => 3,
-            Error::Unreachable { .. } | Error::ConnectionLost(_) | Error::NotSqlite(_) => 4,
+            Error::Unreachable { .. }
+            | Error::ConnectionLost(_)
+            | Error::NotPrimary(_)
+            | Error::NotSqlite(_) => 4,
             Error::TablesMissing => 5,
             Error::Interrupted | Error::InterruptedUnchanged => 130,
             Error::PartialChange(p) if p.interrupted => 130,

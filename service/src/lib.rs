@@ -20,7 +20,8 @@ mod sqlite_read;
 pub mod validate;
 
 pub use connect::{
-    Access, ConnectSettings, DEFAULT_DATABASE_URL, backend_of, connect, connect_lazy,
+    Access, ConnectSettings, DEFAULT_DATABASE_URL, HostChoice, backend_of, choose_host, connect,
+    connect_choosing, connect_lazy, split_host_list,
 };
 pub use dry_run::dry_run;
 pub use entity::student::Model as Student;

@@ -289,6 +289,9 @@ pub struct SeedReport {
     pub added: u64,
     /// Generated rows skipped because their name was already taken, and replaced.
     pub replaced_collisions: u64,
+    /// Times the whole transaction was run again after the database refused it for a
+    /// deadlock, a lock wait timeout, or (Galera) a certification conflict at COMMIT.
+    pub retried: u32,
 }
 
 /// Inserts exactly `count` new random students in one transaction.
@@ -322,21 +325,27 @@ pub async fn seed(
     let conn = own.as_ref().unwrap_or(db);
     let mut attempt = 1;
     let outcome = loop {
-        match seed_once(
+        let tried = seed_once(
             conn,
             count,
             options.rng_seed,
             per_statement as u64,
             progress,
         )
-        .await
-        {
+        .await;
+        match tried {
             Err(f) if f.is_retryable() && attempt < WRITE_ATTEMPTS => {
                 attempt += 1;
                 progress(0);
                 backoff(attempt).await;
             }
-            outcome => break outcome,
+            Ok(report) => {
+                break Ok(SeedReport {
+                    retried: attempt - 1,
+                    ..report
+                });
+            }
+            Err(f) => break Err(f),
         }
     };
     if let Some(own) = own {
@@ -497,6 +506,7 @@ async fn seed_transaction(
     Ok(SeedReport {
         added,
         replaced_collisions: batches.skipped,
+        retried: 0,
     })
 }
 

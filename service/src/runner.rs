@@ -13,6 +13,13 @@
 //!   the new tables, which a locking session may not). The statements run one at a time;
 //!   Ctrl-C stops between two (never in the middle of one), and a failure or a stop after the
 //!   first change names exactly the statements that took effect and those that did not.
+//! - A MariaDB Galera node (`wsrep_on`) replicates DDL to every node in total order (TOI),
+//!   but `GET_LOCK` and `LOCK TABLES` lock only the node they run on. So a run there also
+//!   takes the cluster-wide lock: a row in `cli_schema_lock`, written in a transaction that
+//!   certification lets only one node commit at a time (a loser gets 1213 and tries again until
+//!   the lock timeout). The row is deleted at the end; one left by a run that died expires
+//!   after [`CLUSTER_LOCK_LEASE`] seconds. Runs on two nodes therefore take turns like runs on
+//!   one server, and the later one finds the work done. `LOCK TABLES` is not used there.
 
 use std::future::Future;
 use std::time::Duration;
@@ -35,6 +42,12 @@ use crate::schema::{SchemaChange, SchemaOptions, SchemaReport};
 /// What the migration lock is, for the message of a run that could not take it.
 const MIGRATION_LOCK: &str =
     "the migration lock (another `cli` schema change is running on this database)";
+
+/// What the cluster-wide migration lock of a Galera cluster is, for messages.
+const CLUSTER_LOCK: &str = "the cluster-wide migration lock (another `cli` schema change is running on a node of this Galera cluster; a row in `cli_schema_lock`)";
+
+/// Seconds after which the cluster-wide lock of a run that died is taken over.
+pub(crate) const CLUSTER_LOCK_LEASE: u64 = 600;
 
 /// How long to wait for a cancelled statement to end before sending the cancel again.
 const CANCEL_AGAIN: Duration = Duration::from_millis(200);
@@ -222,6 +235,32 @@ impl Run<'_> {
                 ));
             }
         }
+        let galera = is_galera(s).await.map_err(classify::other)?;
+        if galera {
+            self.take_cluster_lock().await?;
+        }
+        let outcome = self.mysql_locked(observer, galera, &kill, target).await;
+        if galera {
+            // Best effort: a row left behind expires with its lease.
+            let _released = exec(
+                s,
+                "DELETE FROM `cli_schema_lock` WHERE `id` = 1 AND `holder` = @cli_schema_lock_holder",
+            )
+            .await;
+        }
+        outcome
+    }
+
+    /// MySQL/MariaDB, with the migration lock held: plan, lock the tables (not on Galera), run.
+    async fn mysql_locked(
+        &self,
+        observer: &mut (dyn FnMut(&Statement) + Send),
+        galera: bool,
+        kill: &Cancel,
+        target: Target,
+    ) -> Result<SchemaReport> {
+        let b = DbBackend::MySql;
+        let s = self.session;
         let state = read_state(s, self.migrations)
             .await
             .map_err(classify::other)?;
@@ -238,14 +277,19 @@ impl Run<'_> {
         if self.options.interrupt.is_set() {
             return Err(Error::InterruptedUnchanged);
         }
-        let mut locked = plan.tables_to_lock();
+        // Galera does not replicate table locks; the cluster-wide lock stands in for them.
+        let mut locked = if galera {
+            Vec::new()
+        } else {
+            plan.tables_to_lock()
+        };
         if !locked.is_empty() {
             let list: Vec<String> = locked
                 .iter()
                 .map(|t| format!("{} WRITE", quote_ident(b, t)))
                 .collect();
             let sql = format!("LOCK TABLES {}", list.join(", "));
-            match self.interruptible(exec(s, &sql), &kill).await {
+            match self.interruptible(exec(s, &sql), kill).await {
                 Err(Interrupted) => return Err(Error::InterruptedUnchanged),
                 Ok(Err(e)) if classify::mysql_number(&e) == Some(1205) => {
                     return Err(
@@ -268,6 +312,78 @@ impl Run<'_> {
             let _unlocked = exec(s, "UNLOCK TABLES").await;
         }
         outcome.map(|()| plan.report)
+    }
+
+    /// Galera: takes the cluster-wide migration lock, waiting up to the lock timeout for
+    /// another node's run to end. Mutual exclusion comes from certification: of two nodes that
+    /// write the lock row at once, only one commits; the other gets 1213 and looks again.
+    async fn take_cluster_lock(&self) -> Result<()> {
+        let s = self.session;
+        exec(
+            s,
+            "CREATE TABLE IF NOT EXISTS `cli_schema_lock` ( `id` int NOT NULL PRIMARY KEY, \
+             `holder` varchar(255) NOT NULL, `expires_at` bigint NOT NULL ) ENGINE=InnoDB",
+        )
+        .await
+        .map_err(classify::other)?;
+        exec(
+            s,
+            "SET @cli_schema_lock_holder = CONCAT(@@wsrep_node_name, ' (', @@hostname, ':', @@port, ') connection ', CONNECTION_ID())",
+        )
+        .await
+        .map_err(classify::other)?;
+        let deadline = std::time::Instant::now() + self.options.lock_timeout;
+        let mut pause = Duration::from_millis(20);
+        loop {
+            if self.options.interrupt.is_set() {
+                return Err(Error::InterruptedUnchanged);
+            }
+            let held_by = match self.try_cluster_lock().await {
+                Ok(None) => return Ok(()),
+                Ok(Some(holder)) => Some(holder),
+                Err(e)
+                    if classify::is_retryable(&e) || classify::mysql_number(&e) == Some(1062) =>
+                {
+                    None
+                }
+                Err(e) => return Err(classify::other(e)),
+            };
+            if std::time::Instant::now() >= deadline {
+                return Err(self.lock_timeout(match held_by {
+                    Some(holder) => format!("{CLUSTER_LOCK}, held by {holder}"),
+                    None => CLUSTER_LOCK.to_owned(),
+                }));
+            }
+            tokio::time::sleep(pause.mul_f64(rand::random_range(0.5..=1.0))).await;
+            pause = (pause * 2).min(Duration::from_millis(500));
+        }
+    }
+
+    /// One try at the cluster-wide lock: `None` when it is now ours, or who holds it.
+    async fn try_cluster_lock(&self) -> Result<Option<String>, DbErr> {
+        let s = self.session;
+        let b = DbBackend::MySql;
+        let tx = s.begin().await?;
+        let row = tx
+            .query_one_raw(Statement::from_string(
+                b,
+                "SELECT `holder`, `expires_at` > UNIX_TIMESTAMP() AS `live` FROM `cli_schema_lock` WHERE `id` = 1 FOR UPDATE",
+            ))
+            .await?;
+        if let Some(row) = row {
+            let holder: String = row.try_get("", "holder")?;
+            let live: i64 = row.try_get("", "live")?;
+            if live == 1 {
+                tx.rollback().await?;
+                return Ok(Some(holder));
+            }
+        }
+        tx.execute_unprepared(&format!(
+            "REPLACE INTO `cli_schema_lock` (`id`, `holder`, `expires_at`) VALUES (1, @cli_schema_lock_holder, UNIX_TIMESTAMP() + {CLUSTER_LOCK_LEASE})"
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(None)
     }
 
     /// MySQL/MariaDB: sends the statements of `plan` one at a time. The table locks stay on
@@ -508,6 +624,23 @@ fn partial(
         outcome_unknown: unknown,
         not_done: text(after..plan.statements.len()),
     }))
+}
+
+/// Whether the server is a MariaDB Galera node (`wsrep_on` is `ON`); MySQL has no such
+/// variable, and a plain MariaDB says `OFF`.
+pub(crate) async fn is_galera<C: ConnectionTrait>(db: &C) -> Result<bool, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::MySql,
+            "SHOW VARIABLES LIKE 'wsrep_on'",
+        ))
+        .await?;
+    Ok(match row {
+        Some(row) => row
+            .try_get_by_index::<String>(1)?
+            .eq_ignore_ascii_case("ON"),
+        None => false,
+    })
 }
 
 async fn exec<C: ConnectionTrait>(db: &C, sql: &str) -> Result<(), DbErr> {

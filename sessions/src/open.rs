@@ -66,12 +66,12 @@ async fn open_store(
                         service::ConnectSettings::from_settings(settings, service::Access::Write);
                     connect.url = url.clone();
                     service::connect(&connect).await.map_err(|e| match e {
-                        service::Error::Unreachable { .. } | service::Error::ConnectionLost(_) => {
-                            Error::Unavailable {
-                                store: name.clone(),
-                                reason: e.to_string(),
-                            }
-                        }
+                        service::Error::Unreachable { .. }
+                        | service::Error::ConnectionLost(_)
+                        | service::Error::NotPrimary(_) => Error::Unavailable {
+                            store: name.clone(),
+                            reason: e.to_string(),
+                        },
                         other => Error::Misconfigured {
                             store: name.clone(),
                             reason: other.to_string(),

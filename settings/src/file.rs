@@ -33,6 +33,8 @@ pub(crate) enum Kind {
     Flag,
     /// One of a few names.
     Choice(&'static [&'static str]),
+    /// A list of `host` or `host:port` strings (a cluster's nodes, tried in order).
+    Hosts,
 }
 
 /// One key the file may set.
@@ -55,6 +57,7 @@ pub(crate) const KEYS: &[Key] = &[
     key("password", Kind::Secret),
     key("password_env", Kind::Text),
     key("host", Kind::Text),
+    key("hosts", Kind::Hosts),
     key("port", Kind::Number(1..=65_535, "")),
     key("database", Kind::Text),
     key("echo", Kind::Flag),
@@ -103,6 +106,7 @@ pub(crate) enum Value {
     Secret(Secret),
     Number(i64),
     Flag(bool),
+    Hosts(Vec<String>),
 }
 
 /// One key as set in one table.
@@ -300,6 +304,28 @@ fn check(key: &Key, v: &Spanned<DeValue<'_>>) -> Result<Value, String> {
         {
             Ok(Value::Text(s.to_string()))
         }
+        (Kind::Hosts, DeValue::Array(items)) => {
+            let mut hosts = Vec::with_capacity(items.len());
+            for item in items.iter() {
+                match item.get_ref() {
+                    DeValue::String(h) if host_entry_ok(h) => hosts.push(h.to_string()),
+                    other => {
+                        return Err(format!(
+                            "`{name}` must list \"host\" or \"host:port\" strings (a port from 1 to 65535), not {}",
+                            describe(other)
+                        ));
+                    }
+                }
+            }
+            if hosts.is_empty() {
+                return Err(format!("`{name}` must list at least one \"host:port\""));
+            }
+            Ok(Value::Hosts(hosts))
+        }
+        (Kind::Hosts, _) => Err(format!(
+            "`{name}` must be a list such as [\"10.0.0.1:3306\", \"10.0.0.2:3306\"], not {}",
+            shown()
+        )),
         (Kind::Choice(names), _) => Err(format!(
             "`{name}` must be one of {}, not {}",
             names.join(", "),
@@ -321,6 +347,42 @@ fn check(key: &Key, v: &Spanned<DeValue<'_>>) -> Result<Value, String> {
             }
         }
     }
+}
+
+/// Whether `entry` is `host`, `host:port` or `[ipv6]:port`, with a port from 1 to 65535.
+pub(crate) fn host_entry_ok(entry: &str) -> bool {
+    split_host_entry(entry).is_some()
+}
+
+/// `(host, port)` of a `hosts` entry, or `None` when it is not one.
+pub(crate) fn split_host_entry(entry: &str) -> Option<(&str, Option<u16>)> {
+    let (host, port) = match entry.strip_prefix('[') {
+        Some(rest) => {
+            let (inside, after) = rest.split_once(']')?;
+            let port = match after {
+                "" => None,
+                _ => Some(after.strip_prefix(':')?),
+            };
+            (&entry[..inside.len() + 2], port)
+        }
+        None => match entry.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (entry, None),
+        },
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-_[]:".contains(&b))
+        && (host.starts_with('[') || !host.contains(':'));
+    let port = match port {
+        None => None,
+        Some(p) => match p.parse::<u16>() {
+            Ok(n) if n > 0 && p.bytes().all(|b| b.is_ascii_digit()) => Some(n),
+            _ => return None,
+        },
+    };
+    host_ok.then_some((host, port))
 }
 
 /// A non-secret value as messages show it: its type and, for scalars, itself (quoted safely).

@@ -397,6 +397,7 @@ const PART_KEYS: &[&str] = &[
     "password",
     "password_env",
     "host",
+    "hosts",
     "port",
     "database",
 ];
@@ -496,7 +497,7 @@ fn from_file(env: &Environment, layers: &Layers<'_>) -> Result<Option<Database>,
             parts,
         }));
     }
-    let host = required(layers, &mut parts, "host", &missing)?;
+    let hosts = hosts(layers, &mut parts, &missing)?;
     let username = required(layers, &mut parts, "username", &missing)?;
     let port = match layers.find("port")? {
         Some((t, e)) => {
@@ -522,10 +523,19 @@ fn from_file(env: &Environment, layers: &Layers<'_>) -> Result<Option<Database>,
             format!("`{key}` cannot be used in a URL: {what}"),
         )
     };
-    url.set_host(Some(&host))
-        .map_err(|e| bad("host", &e.to_string()))?;
-    url.set_port(port.or(dialect.default_port()))
-        .map_err(|()| bad("port", "invalid port"))?;
+    // Each host checked on its own, then the list written as the URL's authority.
+    let mut authority = Vec::with_capacity(hosts.len());
+    for (host, own_port) in &hosts {
+        url.set_host(Some(host))
+            .map_err(|e| bad(hosts_key(&hosts), &e.to_string()))?;
+        url.set_port(own_port.or(port).or(dialect.default_port()))
+            .map_err(|()| bad("port", "invalid port"))?;
+        authority.push(match (url.host_str(), url.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_owned(),
+            (None, _) => return Err(bad(hosts_key(&hosts), "no host")),
+        });
+    }
     // Encoded here, not by `set_password`, which leaves `%` alone (it takes `%40` to be an
     // already encoded `@`); sqlx decodes both again.
     url.set_username(&userinfo(&username))
@@ -535,10 +545,71 @@ fn from_file(env: &Environment, layers: &Layers<'_>) -> Result<Option<Database>,
             .map_err(|()| bad("password", "invalid"))?;
     }
     url.set_path(&format!("/{database}"));
+    let mut composed = url.to_string();
+    if authority.len() > 1 {
+        // `scheme://user:pw@` + `h1:p1,h2:p2` + `/database`: the url crate holds one host.
+        let start = composed.find("://").map_or(0, |i| i + 3);
+        let start = composed[start..]
+            .find('@')
+            .map_or(start, |at| start + at + 1);
+        let end = composed[start..]
+            .find('/')
+            .map_or(composed.len(), |i| start + i);
+        composed.replace_range(start..end, &authority.join(","));
+    }
     Ok(Some(Database {
-        url: Sourced::new(SecretUrl::new(url.to_string()), header),
+        url: Sourced::new(SecretUrl::new(composed), header),
         parts,
     }))
+}
+
+/// The key that named the hosts, for messages.
+fn hosts_key(hosts: &[(String, Option<u16>)]) -> &'static str {
+    if hosts.len() > 1 { "hosts" } else { "host" }
+}
+
+/// `host`, or `hosts` (each with its own port, if it gives one), whichever the more specific
+/// table sets; both in one table is ambiguous. Records the part shown by `cli config`.
+fn hosts(
+    layers: &Layers<'_>,
+    parts: &mut Vec<Part>,
+    missing: &dyn Fn(&str) -> SettingsError,
+) -> Result<Vec<(String, Option<u16>)>, SettingsError> {
+    let one = layers.find("host")?;
+    let list = layers.find("hosts")?;
+    let use_list = match (one, list) {
+        (Some((t1, _)), Some((t2, e2))) if std::ptr::eq(t1, t2) => {
+            return Err(layers.fail(t2, e2.line, "sets both `host` and `hosts`; use one"));
+        }
+        (Some((t1, _)), Some((t2, _))) => {
+            // The table listed first is the more specific one.
+            let rank = |t: &Table| layers.tables.iter().position(|x| std::ptr::eq(*x, t));
+            rank(t2) < rank(t1)
+        }
+        (None, Some(_)) => true,
+        _ => false,
+    };
+    if !use_list {
+        let host = required(layers, parts, "host", missing)?;
+        return Ok(vec![(host, None)]);
+    }
+    let Some((t, e)) = list else {
+        return Err(missing("host"));
+    };
+    let Value::Hosts(entries) = &e.value else {
+        return Err(layers.fail(t, e.line, "`hosts` has the wrong type"));
+    };
+    let hosts = entries
+        .iter()
+        .filter_map(|entry| crate::file::split_host_entry(entry))
+        .map(|(h, p)| (h.to_owned(), p))
+        .collect();
+    parts.push(Part {
+        key: "hosts",
+        shown: entries.join(", "),
+        source: layers.source(t, e.line),
+    });
+    Ok(hosts)
 }
 
 /// A text part that must be set: records it and its source in `parts`, or fails naming it.
@@ -809,6 +880,60 @@ echo = true
             .find(|p| p.key == "password")
             .unwrap();
         assert_eq!(password.shown, "***");
+    }
+
+    #[test]
+    fn hosts_compose_a_url_with_a_host_list() {
+        let text = "[default]\ndialect = \"mysql\"\nusername = \"app\"\npassword = \"p@ss\"\nhost = \"db\"\ndatabase = \"school\"\n\n[test]\nhosts = [\"127.0.0.1:4306\", \"127.0.0.1:4307\", \"node3\"]\nport = 4308\n";
+        let r = resolve_text(text, "test", &[]).into_settings().unwrap();
+        assert_eq!(
+            r.database.url.value.expose(),
+            "mysql://app:p%40ss@127.0.0.1:4306,127.0.0.1:4307,node3:4308/school"
+        );
+        let shown = r.database.url.value.to_string();
+        assert!(
+            !shown.contains("p%40ss") && shown.contains("127.0.0.1:4307"),
+            "{shown}"
+        );
+        let part = r.database.parts.iter().find(|p| p.key == "hosts").unwrap();
+        assert_eq!(part.shown, "127.0.0.1:4306, 127.0.0.1:4307, node3");
+        assert_eq!(part.source.to_string(), "settings.toml:9 [test]");
+        // The develop profile still reads [default]'s single host.
+        let r = resolve_text(text, "develop", &[]).into_settings().unwrap();
+        assert_eq!(
+            r.database.url.value.expose(),
+            "mysql://app:p%40ss@db:3306/school"
+        );
+    }
+
+    #[test]
+    fn bad_hosts_are_refused_naming_the_key() {
+        for (value, expected) in [
+            (
+                "[\"h:1\", \"h:99999\"]",
+                "must list \"host\" or \"host:port\" strings",
+            ),
+            ("[\"a,b\"]", "must list \"host\" or \"host:port\" strings"),
+            ("[]", "must list at least one"),
+            ("\"h1:1,h2:2\"", "must be a list such as"),
+        ] {
+            let text = format!(
+                "[default]\ndialect = \"mysql\"\nusername = \"u\"\ndatabase = \"d\"\nhosts = {value}\n"
+            );
+            let file = SettingsFile::parse(Path::new("settings.toml"), &text);
+            let r = Resolution::resolve_with(&Flags::default(), &env(&[]), Some(Ok(file)));
+            let err = r.database.unwrap_err().to_string();
+            assert!(
+                err.contains("`hosts`") && err.contains(expected),
+                "{value}: {err}"
+            );
+        }
+        let both = "[default]\ndialect = \"mysql\"\nusername = \"u\"\ndatabase = \"d\"\nhost = \"h\"\nhosts = [\"h:1\"]\n";
+        let err = resolve_text(both, "develop", &[])
+            .database
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sets both `host` and `hosts`"), "{err}");
     }
 
     #[test]

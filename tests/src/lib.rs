@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+pub mod galera;
 pub mod redis_servers;
 pub mod servers;
 pub mod session_stores;

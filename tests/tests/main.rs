@@ -6,6 +6,7 @@
 mod api;
 mod commands;
 mod connect;
+mod galera;
 mod hardening;
 mod migrate;
 mod profiles;

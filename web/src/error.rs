@@ -53,6 +53,7 @@ impl WebError {
                 | S::NeedsRepair(_) => StatusCode::CONFLICT,
                 S::Unreachable { .. }
                 | S::ConnectionLost(_)
+                | S::NotPrimary(_)
                 | S::NotSqlite(_)
                 | S::Locked
                 | S::LockTimeout { .. }

@@ -211,7 +211,11 @@ pub async fn run(
     let db = match service::connect(&connect).await {
         Ok(db) => db,
         // Down now: start anyway and let the pool connect when it comes back.
-        Err(e @ (service::Error::Unreachable { .. } | service::Error::ConnectionLost(_))) => {
+        Err(
+            e @ (service::Error::Unreachable { .. }
+            | service::Error::ConnectionLost(_)
+            | service::Error::NotPrimary(_)),
+        ) => {
             log::line(format_args!(
                 "{e}; serving anyway, student pages answer 503 until it is back"
             ));
