@@ -161,12 +161,16 @@ impl Templates {
     /// Renders `name` with `context` plus `rows_name` bound to the rows arriving on `rows`,
     /// as a streamed body. A failure after the first byte ends the stream with an error, so
     /// the client sees a truncated transfer rather than a page that looks complete.
-    pub fn stream(
+    ///
+    /// Rows arrive in batches; `to_value` makes each the template's value on the rendering
+    /// thread.
+    pub fn stream<T: Send + Sync + 'static>(
         self: Arc<Self>,
         name: &'static str,
         context: Value,
         rows_name: &'static str,
-        rows: mpsc::Receiver<Result<Value, ()>>,
+        rows: mpsc::Receiver<Result<Vec<T>, ()>>,
+        to_value: fn(T) -> Value,
     ) -> Body {
         let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(4);
         tokio::task::spawn_blocking(move || {
@@ -178,22 +182,28 @@ impl Templates {
             let feeder = out.clone();
             let failed = Arc::new(AtomicBool::new(false));
             let saw_failure = failed.clone();
+            let mut batch = Vec::new().into_iter();
             let iter = std::iter::from_fn(move || {
-                let next = match rows.try_recv() {
-                    Ok(row) => row,
-                    Err(mpsc::error::TryRecvError::Disconnected) => return None,
-                    Err(mpsc::error::TryRecvError::Empty) => {
-                        // Send what is rendered so far before waiting for the database, but
-                        // only then: a chunk per row made the page 5x slower than its JSON.
-                        let _gone = lock(&feeder).send();
-                        rows.blocking_recv()?
+                loop {
+                    if let Some(row) = batch.next() {
+                        return Some(to_value(row));
                     }
-                };
-                match next {
-                    Ok(row) => Some(row),
-                    Err(()) => {
-                        saw_failure.store(true, Ordering::Relaxed);
-                        None
+                    let next = match rows.try_recv() {
+                        Ok(next) => next,
+                        Err(mpsc::error::TryRecvError::Disconnected) => return None,
+                        Err(mpsc::error::TryRecvError::Empty) => {
+                            // Send what is rendered so far before waiting for the database,
+                            // but only then: a chunk per row made the page 5x slower.
+                            let _gone = lock(&feeder).send();
+                            rows.blocking_recv()?
+                        }
+                    };
+                    match next {
+                        Ok(rows) => batch = rows.into_iter(),
+                        Err(()) => {
+                            saw_failure.store(true, Ordering::Relaxed);
+                            return None;
+                        }
                     }
                 }
             });
