@@ -5,7 +5,7 @@
 //! Create is `add` (only if absent); save is `gets` then `cas`, which replaces the data only if
 //! the item is still there and unchanged (a session deleted meanwhile is never brought back);
 //! touch is `touch` (no rewrite); delete is `delete`. memcached cannot enumerate its keys except
-//! by `lru_crawler metadump all`, which `list`, `stats` and `clear` use; a server that refuses
+//! by `lru_crawler metadump`, which `list`, `stats` and `clear` use; a server that refuses
 //! it makes them fail with a message saying so. memcached expires items itself.
 //!
 //! memcached counts time in whole seconds of its own clock, which ticks once a second: an
@@ -43,6 +43,9 @@ const POOL: usize = 16;
 
 /// Attempts at a `cas` that keeps losing to concurrent writes of the same session.
 const CAS_ATTEMPTS: usize = 8;
+
+/// Dumps `clear` takes at most, each deleting what it lists.
+const CLEAR_ROUNDS: usize = 5;
 
 /// How long `lru_crawler metadump` may stay busy with another client's crawl.
 const BUSY_WAIT: Duration = Duration::from_secs(10);
@@ -382,25 +385,34 @@ impl MemcachedStore {
         }
     }
 
-    /// The live keys of this store (full keys and expiries), from `lru_crawler metadump all`.
+    /// The live keys of this store (full keys and expiries), from `lru_crawler metadump`.
+    ///
+    /// `metadump hash` walks the hash table and sees every item. `metadump all` (older
+    /// servers) walks the LRU queues instead and misses an item that memcached moves from
+    /// one queue to another meanwhile (13 % of dumps missed one in a test with reads going
+    /// on), so it is only the fallback.
     async fn keys(&self, what: &str) -> Result<Vec<(String, StoreKey, Option<i64>)>> {
         let started = std::time::Instant::now();
+        let mut mode = "hash";
         let lines = loop {
             match self
-                .call("lru_crawler metadump all", None, Expect::Dump)
+                .call(&format!("lru_crawler metadump {mode}"), None, Expect::Dump)
                 .await?
             {
                 Reply::Dump(lines) => break lines,
                 Reply::Line(line) if line.starts_with("BUSY") && started.elapsed() < BUSY_WAIT => {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
+                Reply::Line(line) if mode == "hash" && !line.contains("disabled") => {
+                    mode = "all";
+                }
                 Reply::Line(line) => {
                     return Err(Error::Unsupported {
                         store: self.name.clone(),
                         what: format!(
-                            "{what}: it answered {} to `lru_crawler metadump all`, the only way to \
-                             enumerate memcached's keys (memcached 1.4.31 or later with the LRU crawler \
-                             enabled can)",
+                            "{what}: it answered {} to `lru_crawler metadump`, the only way to \
+                             enumerate memcached's keys (a memcached started without \
+                             `-o no_lru_crawler` can)",
                             settings::quoted(&line)
                         ),
                     });
@@ -408,15 +420,13 @@ impl MemcachedStore {
                 Reply::Items(_) => return Err(self.store_error("an unexpected reply")),
             }
         };
-        let now = i64::try_from(unix_now()).unwrap_or(i64::MAX);
+        // memcached leaves out what it considers expired; its clock, not ours, decides
+        // (ours may be up to a second ahead), so `clear` leaves nothing behind.
         let mut keys = Vec::new();
         for line in lines {
             let Some((full, exp)) = parse_dump_line(&line) else {
                 continue;
             };
-            if exp.is_some_and(|e| e <= now) {
-                continue;
-            }
             let Some(key) = full
                 .strip_prefix(&self.prefix)
                 .and_then(StoreKey::parse)
@@ -620,10 +630,18 @@ impl Store for MemcachedStore {
     }
 
     async fn clear(&self) -> Result<u64> {
+        // Again until a dump finds none: sessions created meanwhile, or missed by an
+        // LRU-walking dump, go too.
         let mut removed = 0;
-        for (full, _, _) in self.keys("clear sessions").await? {
-            if self.line(&format!("delete {full}"), None).await? == "DELETED" {
-                removed += 1;
+        for _ in 0..CLEAR_ROUNDS {
+            let keys = self.keys("clear sessions").await?;
+            if keys.is_empty() {
+                break;
+            }
+            for (full, _, _) in keys {
+                if self.line(&format!("delete {full}"), None).await? == "DELETED" {
+                    removed += 1;
+                }
             }
         }
         Ok(removed)
