@@ -420,6 +420,11 @@ impl PrivateMongo {
     /// Starts a fresh, empty server; `None` after saying why when there is none to start (a
     /// failure under CI).
     pub fn start() -> Option<Self> {
+        Self::start_on(free_port())
+    }
+
+    /// As [`PrivateMongo::start`], on `port` (for a client told of it before it existed).
+    pub fn start_on(port: u16) -> Option<Self> {
         let program = match std::env::var(Self::VAR) {
             Ok(p) if !p.is_empty() => p,
             _ => {
@@ -442,7 +447,6 @@ impl PrivateMongo {
         // ~/.secantus/secantusd.toml if some other program left one.
         let config = dir.path().join("secantusd.toml");
         std::fs::write(&config, "").expect("empty config file");
-        let port = free_port();
         let child = Command::new(&program)
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["--storage-path", ":memory:", "--log-level", "WARNING"])
