@@ -159,15 +159,16 @@ fn target(url: &SecretUrl) -> Result<(String, u16, String)> {
             ),
         ));
     }
-    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-    if authority.contains('@') {
-        let hosts = authority.rsplit_once('@').map_or("", |(_, h)| h);
+    // Anything up to the last `@` may be a password, even with an unencoded `/` or `?` in it.
+    if let Some((_, after)) = rest.rsplit_once('@') {
+        let hosts = after.split(['/', '?', '#']).next().unwrap_or_default();
         return Err(misconfigured(
             &format!("memcached at {hosts}"),
             "memcached takes no user or password here; remove `user:password@` from session_url"
                 .into(),
         ));
     }
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
     let name = format!("memcached at {authority}");
     if !path.is_empty() || authority.contains([',', '?', '#']) {
         return Err(misconfigured(
@@ -749,9 +750,15 @@ mod tests {
         ] {
             assert!(t(bad).is_err(), "{bad}");
         }
-        let err = t("memcache://u:secretpw@h:1").unwrap_err().to_string();
-        assert!(err.contains("memcached at h:1"), "{err}");
-        assert!(!err.contains("secretpw"), "{err}");
+        for url in [
+            "memcache://u:secretpw@h:1",
+            "memcache://u:secret/pw@h:1",
+            "memcache://u:secret?pw@h:1/x",
+        ] {
+            let err = t(url).unwrap_err().to_string();
+            assert!(err.contains("memcached at h:1"), "{err}");
+            assert!(!err.contains("secret"), "{err}");
+        }
     }
 
     #[test]

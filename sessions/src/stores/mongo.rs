@@ -153,9 +153,17 @@ impl MongoStore {
                     .into(),
             ));
         }
-        let mut options = ClientOptions::parse(raw)
-            .await
-            .map_err(|e| misconfigured(reason(&e)))?;
+        // The driver's parse errors can quote a misplaced password ("invalid server address
+        // app:secret"): with credentials in the URL, say only what is wrong in general.
+        let mut options = ClientOptions::parse(raw).await.map_err(|e| {
+            misconfigured(if raw.contains('@') {
+                "session_url is not a valid MongoDB URL: mongodb://[user:password@]host:port[,host:port]/database[?options], \
+                 with any of @ : / ? # % in the user or password percent-encoded"
+                    .to_owned()
+            } else {
+                reason(&e)
+            })
+        })?;
         options.connect_timeout = Some(timeout);
         options.server_selection_timeout = Some(timeout);
         options.app_name = Some("students-sessions".into());
@@ -233,7 +241,13 @@ fn reason(e: &mongodb::error::Error) -> String {
     } else if matches!(e.kind.as_ref(), ErrorKind::ServerSelection { .. }) {
         "no server answered in time".to_owned()
     } else {
-        text.lines().next().unwrap_or_default().to_owned()
+        // The kind alone: the whole error adds labels and empty fields.
+        e.kind
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned()
     }
 }
 
@@ -424,6 +438,30 @@ mod tests {
         assert_eq!(hosts("mongodb://u:p@w@h:1/db"), "h:1");
         assert_eq!(hosts("mongodb://u:p/w?x@h:1/db"), "h:1");
         assert_eq!(hosts("mongodb://h:1/?x=@"), "***");
+    }
+
+    #[tokio::test]
+    async fn bad_urls_are_refused_without_showing_the_password() {
+        for url in [
+            "mongodb://app:hunter22/x@127.0.0.1:1/db",
+            "mongodb://app:hunter22?x@127.0.0.1:1/db",
+            "mongodb://app:hunter22#x@127.0.0.1:1/db",
+            "mongodb://app:hunter22@127.0.0.1:notaport/db",
+            "mongodb://app:hun%zzter22@127.0.0.1:1/db",
+            "mongodb://app:hunter22@127.0.0.1:1/db?tls=maybe",
+            "mongodb://app:hunter22@127.0.0.1:1/db?unknownOption=hunter22",
+            "mongodb+srv://app:hunter22@cluster.example/db",
+            "mysql://app:hunter22@127.0.0.1:1/db",
+        ] {
+            let Err(err) = MongoStore::new(&SecretUrl::new(url), Duration::from_secs(1)).await
+            else {
+                continue;
+            };
+            let text = err.to_string();
+            eprintln!("{url}: {text}");
+            assert!(matches!(err, Error::Misconfigured { .. }), "{url}: {text}");
+            assert!(!text.contains("hunter22"), "{url}: {text}");
+        }
     }
 
     #[test]
