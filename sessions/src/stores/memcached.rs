@@ -10,8 +10,9 @@
 //!
 //! memcached counts time in whole seconds of its own clock, which ticks once a second: an
 //! item lives between `exptime - 1` and `exptime` seconds, so a session may end up to a second
-//! before its idle time is up (never after). Expiry times over 30 days are sent as absolute
-//! Unix times, as the protocol requires.
+//! before its idle time is up, never after it (idle times are whole seconds; a remainder of
+//! an absolute lifetime is rounded up, and checked exactly on load). Expiry times over 30 days
+//! are sent as absolute Unix times, as the protocol requires.
 //!
 //! The client is this module's own, over the text protocol: a few pooled connections, each
 //! used for one request at a time, a broken one dropped and replaced on the next request.
@@ -290,9 +291,10 @@ impl MemcachedStore {
     }
 
     /// Sends `command` (and `data`, for storage commands) and reads the reply, error lines
-    /// included (see [`MemcachedStore::checked`]). A pooled
-    /// connection that turns out broken (memcached restarted) is dropped and the request
-    /// sent once more on a new one; that one failing means memcached is unavailable.
+    /// included (see [`MemcachedStore::checked`]). A pooled connection that turns out broken
+    /// (memcached restarted) is dropped and the request sent once more on a new one; that one
+    /// failing means memcached is unavailable. A request given up midway (a timeout, a
+    /// dropped future) takes its connection with it, so no reply is ever read by another.
     async fn call(&self, command: &str, data: Option<&[u8]>, expect: Expect) -> Result<Reply> {
         if let Some(mut conn) = self.pooled() {
             match self.exchange(&mut conn, command, data, expect).await {
