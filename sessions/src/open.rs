@@ -9,7 +9,7 @@ use settings::{SessionSettings, SessionType, Settings};
 use crate::error::{Error, Result};
 use crate::sessions::Sessions;
 use crate::store::Store;
-use crate::stores::{FilesystemStore, RedisStore, SqlStore};
+use crate::stores::{FilesystemStore, MemcachedStore, MongoStore, RedisStore, SqlStore};
 
 /// The store the settings name, with their rules, reaching its server within the connect
 /// timeout. For `sql`, `db` is the student database's pool when the caller has one (and
@@ -81,11 +81,26 @@ async fn open_store(
             };
             Arc::new(SqlStore::new(db, name))
         }
-        other => {
-            return Err(Error::Misconfigured {
-                store: other.name().to_owned(),
-                reason: "this store is not built into this program".into(),
-            });
+        SessionType::Memcached => {
+            let url = required_url(s, "memcache://127.0.0.1:11211")?;
+            if background {
+                let (store, unavailable) =
+                    MemcachedStore::open_in_background(&url, &s.key_prefix.value, timeout).await?;
+                down = unavailable;
+                Arc::new(store)
+            } else {
+                Arc::new(MemcachedStore::open(&url, &s.key_prefix.value, timeout).await?)
+            }
+        }
+        SessionType::Mongodb => {
+            let url = required_url(s, "mongodb://127.0.0.1:27017/students")?;
+            if background {
+                let (store, unavailable) = MongoStore::open_in_background(&url, timeout).await?;
+                down = unavailable;
+                Arc::new(store)
+            } else {
+                Arc::new(MongoStore::open(&url, timeout).await?)
+            }
         }
     };
     Ok((Sessions::new(store, s), down))

@@ -289,3 +289,200 @@ impl Drop for PrivateRedis {
         }
     }
 }
+
+/// A memcached server of our own (64 MB, TCP only), that a test may kill and restart.
+#[derive(Debug)]
+pub struct PrivateMemcached {
+    child: Option<Child>,
+    /// Its TCP port on 127.0.0.1.
+    pub port: u16,
+    args: Vec<String>,
+}
+
+impl PrivateMemcached {
+    /// Starts a fresh server; `None` after saying why when `memcached` is not installed (a
+    /// failure under CI).
+    pub fn start() -> Option<Self> {
+        Self::start_with(&[])
+    }
+
+    /// As [`PrivateMemcached::start`], with `args` added to its command line
+    /// (`-o no_lru_crawler`).
+    pub fn start_with(args: &[&str]) -> Option<Self> {
+        if !installed("memcached") {
+            crate::skip("private memcached server", "memcached is not installed");
+            return None;
+        }
+        let mut server = PrivateMemcached {
+            child: None,
+            port: free_port(),
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+        };
+        server.spawn();
+        Some(server)
+    }
+
+    fn spawn(&mut self) {
+        // `-u nobody`: memcached refuses to run as root without a user to become.
+        let child = Command::new("memcached")
+            .args(["-u", "nobody", "-l", "127.0.0.1", "-U", "0", "-m", "64"])
+            .args(["-p", &self.port.to_string()])
+            .args(&self.args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting memcached");
+        self.child = Some(child);
+        let port = self.port;
+        wait_until("private memcached", Duration::from_secs(10), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+    }
+
+    /// Its URL.
+    pub fn url(&self) -> String {
+        format!("memcache://127.0.0.1:{}", self.port)
+    }
+
+    /// Sends `command` (with `data` for a storage command) and returns the reply, as a test
+    /// looking at the server itself would: up to `END` for `get`, `gets` and
+    /// `lru_crawler metadump`, else its one line.
+    pub fn send(&self, command: &str, data: Option<&[u8]>) -> String {
+        use std::io::{BufRead, BufReader, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut request = format!("{command}\r\n").into_bytes();
+        if let Some(data) = data {
+            request.extend_from_slice(data);
+            request.extend_from_slice(b"\r\n");
+        }
+        stream.write_all(&request).unwrap();
+        let many = ["get ", "gets ", "lru_crawler metadump"]
+            .iter()
+            .any(|verb| command.starts_with(verb));
+        let mut reader = BufReader::new(stream);
+        let mut reply = String::new();
+        loop {
+            let mut line = String::new();
+            assert!(
+                reader.read_line(&mut line).unwrap() > 0,
+                "memcached hung up"
+            );
+            reply.push_str(&line);
+            let line = line.trim_end();
+            let last = line == "END" || line.ends_with("ERROR") || line.contains("ERROR ");
+            if !many || last {
+                return reply;
+            }
+        }
+    }
+
+    /// Kills the server at once (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _already_gone = child.kill();
+            let _reaped = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port (empty: it keeps nothing).
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+}
+
+impl Drop for PrivateMemcached {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            stop(&mut child);
+        }
+    }
+}
+
+/// A MongoDB-compatible server of our own: SecantusDB (a pure-Python server that speaks the
+/// wire protocol), in memory, from the virtualenv whose `secantusd-py` the environment
+/// variable `STUDENTS_MONGO_SERVER` names (`scripts/test` makes one).
+#[derive(Debug)]
+pub struct PrivateMongo {
+    child: Option<Child>,
+    dir: TempDir,
+    /// Its TCP port on 127.0.0.1.
+    pub port: u16,
+}
+
+impl PrivateMongo {
+    /// The variable naming the server's executable.
+    pub const VAR: &'static str = "STUDENTS_MONGO_SERVER";
+
+    /// Starts a fresh, empty server; `None` after saying why when there is none to start (a
+    /// failure under CI).
+    pub fn start() -> Option<Self> {
+        Self::start_on(free_port())
+    }
+
+    /// As [`PrivateMongo::start`], on `port` (for a client told of it before it existed).
+    pub fn start_on(port: u16) -> Option<Self> {
+        let program = match std::env::var(Self::VAR) {
+            Ok(p) if !p.is_empty() => p,
+            _ => {
+                crate::skip(
+                    "private MongoDB server (SecantusDB)",
+                    &format!("{} is not set (scripts/test sets it)", Self::VAR),
+                );
+                return None;
+            }
+        };
+        if !installed(&program) {
+            crate::skip(
+                "private MongoDB server (SecantusDB)",
+                &format!("{} names {program}, which does not exist", Self::VAR),
+            );
+            return None;
+        }
+        let dir = tempfile::tempdir().expect("temporary directory");
+        // An empty config file: without `--config` it reads ./secantusd.toml or
+        // ~/.secantus/secantusd.toml if some other program left one.
+        let config = dir.path().join("secantusd.toml");
+        std::fs::write(&config, "").expect("empty config file");
+        let child = Command::new(&program)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--storage-path", ":memory:", "--log-level", "WARNING"])
+            .arg("--config")
+            .arg(&config)
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {program}: {e}"));
+        let server = PrivateMongo {
+            child: Some(child),
+            dir,
+            port,
+        };
+        wait_until("private SecantusDB", Duration::from_secs(30), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        Some(server)
+    }
+
+    /// Its URL, with the database `db`.
+    pub fn url(&self, db: &str) -> String {
+        format!("mongodb://127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// Its directory (the empty config file).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for PrivateMongo {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            stop(&mut child);
+        }
+    }
+}

@@ -39,6 +39,19 @@ fn data(pairs: &[(&str, serde_json::Value)]) -> Data {
 /// Runs every check against `store`. `expires_itself` says whether its `cleanup` reports
 /// that the server purges expired records (Redis, memcached) rather than counting removals.
 pub async fn conformance(store: Arc<dyn Store>, raw: &dyn Raw, expires_itself: bool) {
+    conformance_at_resolution(store, raw, expires_itself, Duration::ZERO).await;
+}
+
+/// As [`conformance`], for a store whose expiry may come up to `resolution` early: memcached
+/// counts time in whole seconds of a clock that ticks once a second, so an item given 2 s
+/// lives between 1 and 2 s. The idle-expiry check then uses a lifetime and waits longer by
+/// that much, so that it still holds on every tick.
+pub async fn conformance_at_resolution(
+    store: Arc<dyn Store>,
+    raw: &dyn Raw,
+    expires_itself: bool,
+    resolution: Duration,
+) {
     let long = Sessions::new(
         store.clone(),
         &settings(Duration::from_secs(3600), None, 64 * 1024),
@@ -138,15 +151,18 @@ pub async fn conformance(store: Arc<dyn Store>, raw: &dyn Raw, expires_itself: b
     assert!(capped.load(&small).await.unwrap().unwrap().data.is_empty());
 
     // Expiry: gone once idle for its lifetime, before any purge; a touch keeps it alive.
+    // Idle 2 s (+ 2 × resolution); each wait 1.2 s (+ resolution): a touched session is
+    // still there after one wait, an untouched one gone after two.
     let brief = Sessions::new(
         store.clone(),
-        &settings(Duration::from_secs(2), None, 64 * 1024),
+        &settings(Duration::from_secs(2) + resolution * 2, None, 64 * 1024),
     );
+    let wait = Duration::from_millis(1200) + resolution;
     let (kept, kept_record) = brief.create(data(&[("k", 1.into())])).await.unwrap();
     let (lapsed, _) = brief.create(data(&[("k", 2.into())])).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    tokio::time::sleep(wait).await;
     assert!(brief.touch(&kept, &kept_record).await.unwrap());
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    tokio::time::sleep(wait).await;
     assert!(
         brief.load(&kept).await.unwrap().is_some(),
         "touched session expired"

@@ -468,18 +468,101 @@ fn serve_login_flow_on_the_filesystem_store() {
 
 #[test]
 fn serve_login_flow_on_the_memcached_store() {
-    tests::skip(
-        "the login flow on the memcached store",
-        "the memcached store and its private server are not on main yet",
-    );
+    let Some(mc) = tests::servers::PrivateMemcached::start() else {
+        return;
+    };
+    let db = sqlite();
+    db.create_tables();
+    let launch = Launch::with_settings(&format!(
+        "secret_key = \"a test secret\"\nsession_type = \"memcached\"\nsession_url = \"{}\"\n\
+         session_key_prefix = \"{}\"",
+        mc.url(),
+        private_prefix()
+    ));
+    let app = App::start(&db, &launch);
+    login_flow(&db, &app);
 }
 
 #[test]
 fn serve_login_flow_on_the_mongodb_store() {
-    tests::skip(
-        "the login flow on the mongodb store",
-        "the mongodb store and its private server are not on main yet",
+    let Some(mongo) = tests::servers::PrivateMongo::start() else {
+        return;
+    };
+    let db = sqlite();
+    db.create_tables();
+    let launch = Launch::with_settings(&format!(
+        "secret_key = \"a test secret\"\nsession_type = \"mongodb\"\nsession_url = \"{}\"",
+        mongo.url("students")
+    ));
+    let app = App::start(&db, &launch);
+    login_flow(&db, &app);
+}
+
+#[test]
+fn serve_starts_while_memcached_or_mongodb_is_down_and_uses_it_when_it_comes() {
+    let Some(mut mc) = tests::servers::PrivateMemcached::start() else {
+        return;
+    };
+    mc.kill();
+    let db = sqlite();
+    db.create_tables();
+    let launch = Launch::with_settings(&format!(
+        "secret_key = \"a test secret\"\nsession_type = \"memcached\"\nsession_url = \"{}\"\nconnect_timeout = 1",
+        mc.url()
+    ));
+    let app = App::start(&db, &launch);
+    let log = app.log();
+    assert!(
+        log.contains(&format!(
+            "the session store (memcached at 127.0.0.1:{})",
+            mc.port
+        )) && log.contains("connection refused")
+            && log.contains("serving anyway"),
+        "{log}"
     );
+    let mut c = app.client();
+    unavailable(
+        &c.get("/writesession/"),
+        "the session store is unavailable",
+        mc.port,
+    );
+    page(c.get("/get_all_student/"));
+    mc.restart();
+    tests::servers::wait_until("/writesession/", Duration::from_secs(30), || {
+        app.client().get("/writesession/").status == 200
+    });
+    c.login("小明").redirects_to("/welcome/");
+    assert!(page(c.get("/welcome/")).contains("好久不见欢迎回来小明"));
+
+    // MongoDB: the driver keeps looking for the server; the TTL index comes with the first
+    // session.
+    let port = tests::servers::free_port();
+    let launch = Launch::with_settings(&format!(
+        "secret_key = \"a test secret\"\nsession_type = \"mongodb\"\n\
+         session_url = \"mongodb://127.0.0.1:{port}/students\"\nconnect_timeout = 1"
+    ));
+    let app = App::start(&db, &launch);
+    let log = app.log();
+    assert!(
+        log.contains(&format!("the session store (mongodb at 127.0.0.1:{port})"))
+            && log.contains("connection refused")
+            && log.contains("serving anyway"),
+        "{log}"
+    );
+    let mut c = app.client();
+    unavailable(
+        &c.get("/writesession/"),
+        "the session store is unavailable",
+        port,
+    );
+    let Some(_mongo) = tests::servers::PrivateMongo::start_on(port) else {
+        return;
+    };
+    tests::servers::wait_until("/writesession/", Duration::from_secs(30), || {
+        app.client().get("/writesession/").status == 200
+    });
+    c.login("小明").redirects_to("/welcome/");
+    assert!(page(c.get("/welcome/")).contains("好久不见欢迎回来小明"));
 }
 
 // ---------------------------------------------------------------------------------------------
