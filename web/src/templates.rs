@@ -366,15 +366,51 @@ mod stream_tests {
         let t = Arc::new(Templates::embedded());
         let (tx, rx) = mpsc::channel(4);
         tokio::spawn(async move {
-            for i in 0..3 {
-                let v =
-                    minijinja::context! { s_name => format!("n{i}"), s_age => i, s_score => 1.5 };
-                tx.send(Ok(v)).await.unwrap();
+            // Two batches, the second arriving after the first is rendered.
+            for batch in [0..2, 2..3] {
+                let rows = batch
+                    .map(|i| minijinja::context! { s_name => format!("n{i}"), s_age => i, s_score => 1.5 })
+                    .collect::<Vec<_>>();
+                tx.send(Ok(rows)).await.unwrap();
             }
         });
-        let body = t.stream("student_list.html", minijinja::context! {}, "students", rx);
+        let body = t.stream(
+            "student_list.html",
+            minijinja::context! {},
+            "students",
+            rx,
+            |v: Value| v,
+        );
         let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
         let text = String::from_utf8(bytes.to_vec()).unwrap();
-        assert!(text.contains("姓名:n2 年纪:2成绩:1.5"), "{text}");
+        for i in 0..3 {
+            assert!(
+                text.contains(&format!("姓名:n{i} 年纪:{i}成绩:1.5")),
+                "{text}"
+            );
+        }
+        assert!(
+            text.ends_with("</html>\n") || text.ends_with("</html>"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_query_failing_midway_ends_the_page_with_an_error() {
+        let t = Arc::new(Templates::embedded());
+        let (tx, rx) = mpsc::channel(4);
+        tokio::spawn(async move {
+            let rows = vec![minijinja::context! { s_name => "n0", s_age => 1, s_score => 1.5 }];
+            tx.send(Ok(rows)).await.unwrap();
+            tx.send(Err(())).await.unwrap();
+        });
+        let body = t.stream(
+            "student_list.html",
+            minijinja::context! {},
+            "students",
+            rx,
+            |v: Value| v,
+        );
+        assert!(axum::body::to_bytes(body, usize::MAX).await.is_err());
     }
 }
