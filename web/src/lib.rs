@@ -264,6 +264,11 @@ pub async fn run(
     ));
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut stopped_rx = stopped.clone();
+    // TCP_NODELAY: a streamed page goes out in several writes, and with Nagle's algorithm the
+    // last one waited for the client's delayed ACK (40 ms a page on Linux).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ignored = tcp.set_nodelay(true);
+    });
     let server = axum::serve(listener, router(state, layer))
         .with_graceful_shutdown(async move {
             let _ = stopped_rx.wait_for(|s| *s).await;
