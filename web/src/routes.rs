@@ -375,7 +375,12 @@ impl StudentRow {
 
 impl minijinja::value::Object for StudentRow {
     fn get_value(self: &std::sync::Arc<Self>, key: &minijinja::Value) -> Option<minijinja::Value> {
-        Some(match key.as_str()? {
+        self.get_value_by_str(key.as_str()?)
+    }
+
+    // `student.s_name` looks up by `&str`: no temporary key value per lookup.
+    fn get_value_by_str(self: &std::sync::Arc<Self>, key: &str) -> Option<minijinja::Value> {
+        Some(match key {
             "id" => minijinja::Value::from(self.id),
             "s_name" => self.s_name.clone(),
             "s_age" => minijinja::Value::from(self.s_age),
