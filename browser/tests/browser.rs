@@ -207,6 +207,27 @@ async fn text(c: &Client, css: &str) -> String {
         .unwrap()
 }
 
+/// Waits until the browser shows a loaded page at `path`: a click that submits a form returns
+/// before the next page is there, and reading at once would read the old one.
+async fn arrived(c: &Client, path: &str) {
+    let start = Instant::now();
+    loop {
+        let here = c.current_url().await.unwrap();
+        let ready = c
+            .execute("return document.readyState", vec![])
+            .await
+            .unwrap();
+        if here.path() == path && ready == "complete" {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "still at {here} ({ready}), not {path}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn login(c: &Client, app: &str, name: &str) {
     c.goto(&format!("{app}/login/")).await.unwrap();
     let field = c
@@ -222,6 +243,7 @@ async fn login(c: &Client, app: &str, name: &str) {
         .click()
         .await
         .unwrap();
+    arrived(c, "/welcome/").await;
 }
 
 async fn flows(c: &Client, app: &str) {
@@ -285,6 +307,7 @@ async fn flows(c: &Client, app: &str) {
         .click()
         .await
         .unwrap();
+    arrived(c, "/add_student/").await;
     assert_eq!(text(c, "body").await, "添加成功");
     c.goto(&format!("{app}/get_all_student/")).await.unwrap();
     let list = text(c, "ul").await;
@@ -309,6 +332,7 @@ async fn flows(c: &Client, app: &str) {
         .click()
         .await
         .unwrap();
+    arrived(c, "/login/").await;
     c.goto(&format!("{app}/welcome/")).await.unwrap();
     c.wait()
         .at_most(Duration::from_secs(10))
