@@ -11,7 +11,7 @@ use std::time::Duration;
 use fred::prelude::*;
 use fred::types::Expiration;
 use fred::types::scan::Scanner;
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use settings::SecretUrl;
 
 use crate::error::{Error, Result};
@@ -314,36 +314,26 @@ impl RedisStore {
     async fn keys(&self, limit: Option<usize>) -> Result<Vec<String>> {
         let pattern = format!("{}*", glob_escape(&self.prefix));
         let mut keys = Vec::new();
-        if self.clustered {
-            let mut pages = self.client.scan_cluster(pattern, Some(SCAN_COUNT), None);
-            while let Some(mut page) = pages.try_next().await.map_err(|e| self.error(&e))? {
-                keys.extend(
-                    page.take_results()
-                        .unwrap_or_default()
-                        .iter()
-                        .filter_map(|k| k.as_str().map(str::to_owned)),
-                );
-                if limit.is_some_and(|l| keys.len() >= l) {
-                    page.cancel();
-                    break;
-                }
-                page.next();
-            }
+        // A cluster is scanned on every primary; the pages are alike either way.
+        let mut pages = if self.clustered {
+            self.client
+                .scan_cluster(pattern, Some(SCAN_COUNT), None)
+                .boxed()
         } else {
-            let mut pages = self.client.scan(pattern, Some(SCAN_COUNT), None);
-            while let Some(mut page) = pages.try_next().await.map_err(|e| self.error(&e))? {
-                keys.extend(
-                    page.take_results()
-                        .unwrap_or_default()
-                        .iter()
-                        .filter_map(|k| k.as_str().map(str::to_owned)),
-                );
-                if limit.is_some_and(|l| keys.len() >= l) {
-                    page.cancel();
-                    break;
-                }
-                page.next();
+            self.client.scan(pattern, Some(SCAN_COUNT), None).boxed()
+        };
+        while let Some(mut page) = pages.try_next().await.map_err(|e| self.error(&e))? {
+            keys.extend(
+                page.take_results()
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|k| k.as_str().map(str::to_owned)),
+            );
+            if limit.is_some_and(|l| keys.len() >= l) {
+                page.cancel();
+                break;
             }
+            page.next();
         }
         if let Some(l) = limit {
             keys.truncate(l);
