@@ -153,7 +153,9 @@ impl Store for SqlStore {
                 millis(ttl).into(),
             ]
         };
-        match self.db.execute_raw(self.statement(insert, values())).await {
+        // Inserted, or `false` when the key is taken (the primary key decides, atomically).
+        let insert_new = async || match self.db.execute_raw(self.statement(insert, values())).await
+        {
             Ok(_) => Ok(true),
             Err(e)
                 if matches!(
@@ -161,31 +163,24 @@ impl Store for SqlStore {
                     Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
                 ) =>
             {
-                // Taken. An expired row under the key is no session: replace it, never a live one.
-                let freed = self
-                    .exec(
-                        "DELETE FROM sessions WHERE id = ? AND expires_at <= {now}",
-                        vec![key.as_str().into()],
-                    )
-                    .await?;
-                if freed == 0 {
-                    return Ok(false);
-                }
-                match self.db.execute_raw(self.statement(insert, values())).await {
-                    Ok(_) => Ok(true),
-                    Err(e)
-                        if matches!(
-                            e.sql_err(),
-                            Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-                        ) =>
-                    {
-                        Ok(false)
-                    }
-                    Err(e) => Err(self.error(&e)),
-                }
+                Ok(false)
             }
             Err(e) => Err(self.error(&e)),
+        };
+        if insert_new().await? {
+            return Ok(true);
         }
+        // Taken. An expired row under the key is no session: replace it, never a live one.
+        let freed = self
+            .exec(
+                "DELETE FROM sessions WHERE id = ? AND expires_at <= {now}",
+                vec![key.as_str().into()],
+            )
+            .await?;
+        if freed == 0 {
+            return Ok(false);
+        }
+        insert_new().await
     }
 
     async fn save(&self, key: &StoreKey, data: &str, ttl: Duration) -> Result<bool> {
