@@ -198,12 +198,8 @@ async fn with_db<T>(
     interrupt: &Interrupt,
     work: impl AsyncFnOnce(&DatabaseConnection) -> Result<T, Failure>,
 ) -> Result<T, Failure> {
+    let db = connect(settings, access, interrupt).await?;
     let mut stop = interrupt.clone();
-    let connect = ConnectSettings::from_settings(settings, access);
-    let db = tokio::select! {
-        db = service::connect(&connect) => db?,
-        () = stop.wait() => return Err(service::Error::Interrupted.into()),
-    };
     let result = tokio::select! {
         result = work(&db) => result,
         () = stop.wait() => Err(service::Error::Interrupted.into()),
@@ -211,6 +207,20 @@ async fn with_db<T>(
     // Best effort: the outcome is already decided.
     let _closed = db.close().await;
     result
+}
+
+/// Connects with `access`; Ctrl-C while connecting stops with nothing done.
+async fn connect(
+    settings: &Settings,
+    access: Access,
+    interrupt: &Interrupt,
+) -> Result<DatabaseConnection, Failure> {
+    let mut stop = interrupt.clone();
+    let connect = ConnectSettings::from_settings(settings, access);
+    tokio::select! {
+        db = service::connect(&connect) => Ok(db?),
+        () = stop.wait() => Err(service::Error::InterruptedUnchanged.into()),
+    }
 }
 
 /// As [`with_db`], but `work` always runs to its end: a schema change consults `interrupt`
@@ -222,12 +232,7 @@ async fn with_db_for_schema<T>(
     interrupt: &Interrupt,
     work: impl AsyncFnOnce(&DatabaseConnection) -> Result<T, Failure>,
 ) -> Result<T, Failure> {
-    let mut stop = interrupt.clone();
-    let connect = ConnectSettings::from_settings(settings, access);
-    let db = tokio::select! {
-        db = service::connect(&connect) => db?,
-        () = stop.wait() => return Err(service::Error::InterruptedUnchanged.into()),
-    };
+    let db = connect(settings, access, interrupt).await?;
     let result = work(&db).await;
     // Best effort: the outcome is already decided.
     let _closed = db.close().await;
