@@ -196,6 +196,20 @@ impl Run<'_> {
         }
     }
 
+    /// Reads the schema as `conn` sees it (under the run's locks) and plans the change.
+    async fn plan_on<C: ConnectionTrait>(&self, conn: &C, target: &Target) -> Result<Plan> {
+        let state = read_state(conn, self.migrations)
+            .await
+            .map_err(classify::other)?;
+        plan(
+            self.migrations,
+            &state,
+            self.change,
+            self.options.adopt,
+            target,
+        )
+    }
+
     fn lock_timeout(&self, what: impl Into<String>) -> Error {
         Error::LockTimeout {
             what: what.into(),
@@ -261,16 +275,7 @@ impl Run<'_> {
     ) -> Result<SchemaReport> {
         let b = DbBackend::MySql;
         let s = self.session;
-        let state = read_state(s, self.migrations)
-            .await
-            .map_err(classify::other)?;
-        let plan = plan(
-            self.migrations,
-            &state,
-            self.change,
-            self.options.adopt,
-            &target,
-        )?;
+        let plan = self.plan_on(s, &target).await?;
         if plan.statements.is_empty() {
             return Ok(plan.report);
         }
@@ -540,16 +545,7 @@ impl Run<'_> {
         } else {
             Cancel::Abandon
         };
-        let state = read_state(txn, self.migrations)
-            .await
-            .map_err(classify::other)?;
-        let plan = plan(
-            self.migrations,
-            &state,
-            self.change,
-            self.options.adopt,
-            &Target::new(b),
-        )?;
+        let plan = self.plan_on(txn, &Target::new(b)).await?;
         if plan.statements.is_empty() {
             return Ok(None);
         }
