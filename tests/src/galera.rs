@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::servers::{free_port, installed, wait_until};
+use crate::servers::{free_port, installed, run, wait_until};
 
 /// The Galera library `mariadbd` loads (Debian's `galera-4`).
 pub const PROVIDER: &str = "/usr/lib/galera/libgalera_smm.so";
@@ -287,13 +287,4 @@ impl Drop for PrivateGalera {
             }
         }
     }
-}
-
-fn run(cmd: &mut Command) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }

@@ -210,7 +210,8 @@ pub fn stop(child: &mut Child) {
     let _reaped = child.wait();
 }
 
-fn run(cmd: &mut Command) {
+/// Runs a set-up command that must succeed; its stderr is in the panic when it does not.
+pub(crate) fn run(cmd: &mut Command) {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     assert!(
         out.status.success(),

@@ -151,19 +151,7 @@ fn list_is_the_same_on_every_node() {
     let urls = g.database(&db);
     cli(&urls[0], &["create-tables"]).ok();
     cli(&urls[0], &["seed", "--count", "300", "--seed", "7"]).ok();
-    cli(
-        &urls[1],
-        &[
-            "add-student",
-            "--name",
-            "小明",
-            "--age",
-            "16",
-            "--score",
-            "80",
-        ],
-    )
-    .ok();
+    cli(&urls[1], &tests::ADD_XIAOMING).ok();
     cli(&urls[2], &["seed", "--count", "200"]).ok();
     // Right after the writes, with no wait: reads are causal on every node.
     let lists: Vec<String> = urls
