@@ -153,6 +153,22 @@ pub fn cli_command(dir: &Path) -> Command {
     cmd
 }
 
+/// A pipe whose reading end is already closed: every write to it fails with EPIPE (a reader
+/// that went away, as `cli list | head`).
+pub fn closed_pipe() -> std::io::PipeWriter {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    writer
+}
+
+/// `/dev/full`: every write to it fails with ENOSPC (a full disk).
+pub fn dev_full() -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full")
+}
+
 /// Removes from `cmd`'s environment every variable `cli` reads, for commands that start `cli`
 /// indirectly (through `script`, say).
 pub fn hermetic(cmd: &mut Command) -> &mut Command {

@@ -7,24 +7,10 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use tests::servers::PrivateMariaDb;
-use tests::{Backend, Out, TestDb, admin_url, cli_command};
+use tests::{Backend, Out, TestDb, admin_url, cli_command, closed_pipe, dev_full};
 
 fn run(cmd: &mut Command) -> Out {
     Out::from_output(cmd.output().unwrap())
-}
-
-/// A pipe whose reading end is already closed: every write to it fails with EPIPE.
-fn closed_pipe() -> std::io::PipeWriter {
-    let (reader, writer) = std::io::pipe().unwrap();
-    drop(reader);
-    writer
-}
-
-fn dev_full() -> std::fs::File {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open("/dev/full")
-        .unwrap()
 }
 
 fn no_panic(out: &Out) {

@@ -852,3 +852,59 @@ async fn cli_sessions_commands_on_mongodb() {
     let stats = cli_in(dir.path(), &["sessions", "stats"]).ok();
     assert!(stats.stdout.contains("expired  0"), "{stats:?}");
 }
+
+/// `cli sessions` whose output cannot be written: a change made stays made and says so (exit
+/// 6), a listing to a reader that went away is no error, one to a full disk is (exit 1).
+#[tokio::test(flavor = "multi_thread")]
+async fn cli_sessions_with_output_that_cannot_be_written() {
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("settings.toml"),
+        "[default]\nsession_type = \"filesystem\"\nsession_dir = \"kept\"\n",
+    )
+    .unwrap();
+    let store = shared(FilesystemStore::open(&dir.path().join("kept")).unwrap());
+    let sessions = sessions::Sessions::new(store, &settings(Duration::from_secs(60), None, 65536));
+    let (one, _) = sessions.create(sessions::Data::new()).await.unwrap();
+    let (two, _) = sessions.create(sessions::Data::new()).await.unwrap();
+    let with = |args: &[&str], stdout: Stdio| {
+        tests::Out::from_output(
+            tests::cli_command(dir.path())
+                .args(args)
+                .stdout(stdout)
+                .output()
+                .unwrap(),
+        )
+    };
+    let no_panic = |out: &tests::Out| {
+        assert_ne!(out.code, 101, "{out:?}");
+        assert!(!out.stderr.contains("panicked"), "{out:?}");
+    };
+
+    let deleted = with(
+        &["sessions", "delete", one.key().as_str()],
+        Stdio::from(tests::dev_full()),
+    );
+    no_panic(&deleted);
+    assert_eq!(deleted.code, 6, "{deleted:?}");
+    assert!(
+        deleted.stderr.contains("the change was made"),
+        "{deleted:?}"
+    );
+    assert!(sessions.load(&one).await.unwrap().is_none());
+
+    let listed = with(&["sessions", "list"], Stdio::from(tests::closed_pipe()));
+    assert_eq!((listed.code, listed.stderr.as_str()), (0, ""), "{listed:?}");
+    let stats = with(&["sessions", "stats"], Stdio::from(tests::dev_full()));
+    no_panic(&stats);
+    assert_eq!(stats.code, 1, "{stats:?}");
+
+    let cleared = with(
+        &["sessions", "clear", "--yes"],
+        Stdio::from(tests::closed_pipe()),
+    );
+    no_panic(&cleared);
+    assert_eq!(cleared.code, 6, "{cleared:?}");
+    assert!(sessions.load(&two).await.unwrap().is_none());
+}
