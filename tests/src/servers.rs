@@ -38,7 +38,8 @@ pub fn wait_until(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) 
 /// may do anything, and a database `app`.
 #[derive(Debug)]
 pub struct PrivateMariaDb {
-    child: Option<Child>,
+    /// Declared first: the server stops before its directory goes.
+    child: Running,
     dir: TempDir,
     /// Its TCP port on 127.0.0.1.
     pub port: u16,
@@ -74,7 +75,7 @@ impl PrivateMariaDb {
             .arg("mysql:mysql")
             .arg(dir.path()));
         let mut server = PrivateMariaDb {
-            child: None,
+            child: Running(None),
             dir,
             port: free_port(),
             args: args.iter().map(|a| (*a).to_owned()).collect(),
@@ -111,7 +112,7 @@ impl PrivateMariaDb {
             .stderr(Stdio::null())
             .spawn()
             .expect("starting mariadbd");
-        self.child = Some(child);
+        self.child = Running(Some(child));
         wait_until("private mariadbd", Duration::from_secs(60), || {
             self.try_sql("SELECT 1").is_some()
         });
@@ -173,10 +174,7 @@ impl PrivateMariaDb {
 
     /// Kills the server at once (SIGKILL), as a crash would.
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _already_gone = child.kill();
-            let _reaped = child.wait();
-        }
+        self.child.kill();
     }
 
     /// The data directory, for tests that look at files.
@@ -185,9 +183,23 @@ impl PrivateMariaDb {
     }
 }
 
-impl Drop for PrivateMariaDb {
+/// A test's server process: stopped (SIGTERM, then SIGKILL) when dropped.
+#[derive(Debug)]
+struct Running(Option<Child>);
+
+impl Running {
+    /// Kills it at once (SIGKILL), as a crash would.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _already_gone = child.kill();
+            let _reaped = child.wait();
+        }
+    }
+}
+
+impl Drop for Running {
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
+        if let Some(mut child) = self.0.take() {
             stop(&mut child);
         }
     }
@@ -223,7 +235,8 @@ pub(crate) fn run(cmd: &mut Command) {
 /// A Redis server of our own, without persistence, that a test may kill and restart.
 #[derive(Debug)]
 pub struct PrivateRedis {
-    child: Option<Child>,
+    /// Declared first: the server stops before its directory goes.
+    child: Running,
     dir: TempDir,
     /// Its TCP port on 127.0.0.1.
     pub port: u16,
@@ -238,7 +251,7 @@ impl PrivateRedis {
             return None;
         }
         let mut server = PrivateRedis {
-            child: None,
+            child: Running(None),
             dir: tempfile::tempdir().expect("temporary directory"),
             port: free_port(),
         };
@@ -256,7 +269,7 @@ impl PrivateRedis {
             .stderr(Stdio::null())
             .spawn()
             .expect("starting redis-server");
-        self.child = Some(child);
+        self.child = Running(Some(child));
         let port = self.port;
         wait_until("private redis-server", Duration::from_secs(10), || {
             std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
@@ -270,10 +283,7 @@ impl PrivateRedis {
 
     /// Kills the server at once (SIGKILL), as a crash would.
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _already_gone = child.kill();
-            let _reaped = child.wait();
-        }
+        self.child.kill();
     }
 
     /// Starts it again on the same port (empty: it keeps nothing).
@@ -283,18 +293,10 @@ impl PrivateRedis {
     }
 }
 
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            stop(&mut child);
-        }
-    }
-}
-
 /// A memcached server of our own (64 MB, TCP only), that a test may kill and restart.
 #[derive(Debug)]
 pub struct PrivateMemcached {
-    child: Option<Child>,
+    child: Running,
     /// Its TCP port on 127.0.0.1.
     pub port: u16,
     args: Vec<String>,
@@ -315,7 +317,7 @@ impl PrivateMemcached {
             return None;
         }
         let mut server = PrivateMemcached {
-            child: None,
+            child: Running(None),
             port: free_port(),
             args: args.iter().map(|a| (*a).to_owned()).collect(),
         };
@@ -333,7 +335,7 @@ impl PrivateMemcached {
             .stderr(Stdio::null())
             .spawn()
             .expect("starting memcached");
-        self.child = Some(child);
+        self.child = Running(Some(child));
         let port = self.port;
         wait_until("private memcached", Duration::from_secs(10), || {
             std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
@@ -382,10 +384,7 @@ impl PrivateMemcached {
 
     /// Kills the server at once (SIGKILL), as a crash would.
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _already_gone = child.kill();
-            let _reaped = child.wait();
-        }
+        self.child.kill();
     }
 
     /// Starts it again on the same port (empty: it keeps nothing).
@@ -395,20 +394,13 @@ impl PrivateMemcached {
     }
 }
 
-impl Drop for PrivateMemcached {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            stop(&mut child);
-        }
-    }
-}
-
 /// A MongoDB-compatible server of our own: SecantusDB (a pure-Python server that speaks the
 /// wire protocol), in memory, from the virtualenv whose `secantusd-py` the environment
 /// variable `STUDENTS_MONGO_SERVER` names (`scripts/test` makes one).
 #[derive(Debug)]
 pub struct PrivateMongo {
-    child: Option<Child>,
+    /// Declared first: the server stops before its directory goes.
+    _process: Running,
     dir: TempDir,
     /// Its TCP port on 127.0.0.1.
     pub port: u16,
@@ -459,7 +451,7 @@ impl PrivateMongo {
             .spawn()
             .unwrap_or_else(|e| panic!("starting {program}: {e}"));
         let server = PrivateMongo {
-            child: Some(child),
+            _process: Running(Some(child)),
             dir,
             port,
         };
@@ -477,13 +469,5 @@ impl PrivateMongo {
     /// Its directory (the empty config file).
     pub fn dir(&self) -> &Path {
         self.dir.path()
-    }
-}
-
-impl Drop for PrivateMongo {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            stop(&mut child);
-        }
     }
 }
